@@ -1,0 +1,28 @@
+"""Shared pieces of the two simulators: atomic files, configuration hashes,
+entropy and recovery measures, and command-line error handling.
+
+`amsim` (binary associative memories) and `uddm` (uniform-state discrete
+diffusion) both import from here, so each idea lives in one place.
+"""
+from memkit.io import atomic_write, atomic_write_json, atomic_save_npz, config_hash
+from memkit.measures import (
+    binary_entropy,
+    binary_entropy_from_logit,
+    categorical_entropy,
+    recovery_rate,
+    unstable_rate,
+    overlap,
+)
+
+__all__ = [
+    "atomic_write",
+    "atomic_write_json",
+    "atomic_save_npz",
+    "config_hash",
+    "binary_entropy",
+    "binary_entropy_from_logit",
+    "categorical_entropy",
+    "recovery_rate",
+    "unstable_rate",
+    "overlap",
+]
