@@ -1,0 +1,69 @@
+"""amsim: a binary associative-memory simulator.
+
+N +-1 neurons, couplings J with zero diagonal and no symmetry assumed (row
+convention h = J sigma), learned by Hebb's rule or by pseudo-likelihood; the
+deterministic and Glauber dynamics; margins, conditional entropies, basins of
+attraction and a census of attractors; and the classical theory to check them
+against. The science and the equation numbers are in docs/science-am.md.
+
+Modules, each with one job:
+    patterns   random patterns, random-features and archetype data, bit flips
+    network    local fields, eq. 9 probabilities, entropies, margins (eq. 7)
+    learning   Hebb, pseudo-likelihood loss/gradient (eqs. 10, 11), training
+    maxmargin  exact max-margin rows (AdaTron), the limit of long PL training
+    memory     estimator classes: HebbianMemory, PseudoLikelihoodMemory, ...
+    dynamics   synchronous / asynchronous / Glauber dynamics, many trials
+    basins     basin curves, basin radius, census of attractors
+    theory     one-step Hebbian error, AGS overlap, Gardner capacity
+    io         save / load networks (.npz, no pickle, atomic)
+    plots      the standard figures
+"""
+from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
+from amsim.dynamics import RetrievalResult, run_dynamics
+from amsim.io import load_network, save_network
+from amsim.learning import (
+    GradientTerms,
+    TrainingHistory,
+    hebb_couplings,
+    pl_gradient,
+    pl_gradient_terms,
+    pl_loss,
+    pl_objective_and_gradient,
+    train_pseudo_likelihood,
+)
+from amsim.maxmargin import max_margin_couplings
+from amsim.memory import (
+    AssociativeMemory,
+    HebbianMemory,
+    MaxMarginMemory,
+    PseudoLikelihoodMemory,
+)
+from amsim.network import (
+    conditional_entropy,
+    conditional_probability,
+    is_fixed_point,
+    local_fields,
+    margins,
+    probability_plus,
+    total_conditional_entropy,
+)
+from amsim.patterns import ArchetypeModel, RandomFeaturesModel, flip_bits, random_patterns
+from amsim.theory import (
+    ags_alpha_c,
+    ags_overlap,
+    gardner_alpha_c,
+    gardner_kappa_opt,
+    gardner_stability_peak_weight,
+    gardner_stability_tail_pdf,
+    hebb_one_step_error,
+    mixture_state,
+)
+
+__version__ = "0.1.0"
+
+import types as _types
+
+__all__ = sorted(
+    name for name, value in globals().items()
+    if not name.startswith("_") and not isinstance(value, _types.ModuleType)
+)

@@ -1,0 +1,340 @@
+"""Retrieval dynamics: synchronous, asynchronous and Glauber, many trials in parallel.
+
+Deterministic dynamics (eq. 6): sigma_i <- sign(h_i(sigma)) with h = J sigma,
+the argmax of eq. 9 (eq. 8). Glauber dynamics samples sigma_i from eq. 9 at
+inverse temperature beta. Every mode uses the same field h_i = sum_j J_ij sigma_j
+(row convention), so an asymmetric J means the same thing in all of them.
+
+Tie rule (h_i = 0): "keep" leaves the spin as it is, "plus" sets it to +1. A
+field counts as a tie when |h_i| <= tie_tol, where tie_tol defaults to
+1e-10 times the largest absolute row sum of J, so that round-off in the
+incrementally updated fields cannot break a tie at random.
+
+Status of each trial:
+    CONVERGED (0)  a full sweep changed nothing: a fixed point
+    CYCLE (1)      the state repeated an earlier state (deterministic modes only);
+                   `period` gives the cycle length in sweeps (2 for the usual
+                   synchronous 2-cycle)
+    MAX_SWEEPS (2) the sweep cap was reached first
+    SAMPLED (3)    Glauber dynamics ran its fixed number of sweeps
+
+Randomness (permutations of the asynchronous order, Glauber's coin flips)
+comes from one 64-bit seed per trial drawn from the caller's Generator, so
+the result does not depend on how many threads ran the trials.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from amsim._validate import as_rng, as_spins, check_positive_float, check_positive_int
+from amsim.network import check_couplings
+
+CONVERGED, CYCLE, MAX_SWEEPS, SAMPLED = 0, 1, 2, 3
+STATUS_NAMES = {CONVERGED: "converged", CYCLE: "cycle", MAX_SWEEPS: "max_sweeps", SAMPLED: "sampled"}
+MODES = ("sync", "async", "glauber")
+ORDERS = ("random", "fixed")
+TIES = ("keep", "plus")
+
+
+@dataclass
+class RetrievalResult:
+    """End states of many trials of the dynamics.
+
+    states : int8 (T, N) final states
+    n_sweeps : int (T,) sweeps run (a synchronous step counts as one sweep)
+    status : int (T,) CONVERGED, CYCLE, MAX_SWEEPS or SAMPLED
+    period : int (T,) cycle length in sweeps where status == CYCLE, else 0
+    """
+
+    states: np.ndarray
+    n_sweeps: np.ndarray
+    status: np.ndarray
+    period: np.ndarray
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Boolean (T,): the trial ended on a fixed point."""
+        return self.status == CONVERGED
+
+    def summary(self) -> dict[str, int]:
+        """Counts of each status."""
+        return {name: int(np.sum(self.status == code)) for code, name in STATUS_NAMES.items()}
+
+
+# ------------------------------------------------------------ random numbers
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
+@njit(cache=True)
+def _next_uniform(state):
+    """splitmix64 step on state[0]; returns a float64 uniform in [0, 1)."""
+    state[0] += _GOLDEN
+    z = state[0]
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return (z >> _S11) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _shuffle(order, state):
+    n = order.shape[0]
+    for k in range(n - 1, 0, -1):
+        j = int(_next_uniform(state) * (k + 1))
+        if j > k:
+            j = k
+        tmp = order[k]
+        order[k] = order[j]
+        order[j] = tmp
+
+
+@njit(cache=True)
+def _state_hash(s):
+    h = _FNV_OFFSET
+    for i in range(s.shape[0]):
+        h = (h ^ np.uint64(s[i] > 0)) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True)
+def _exact_fields(J, s, h):
+    N = s.shape[0]
+    for i in range(N):
+        acc = 0.0
+        for j in range(N):
+            acc += J[i, j] * s[j]
+        h[i] = acc
+
+
+# ------------------------------------------------------------ kernels
+@njit(parallel=True, cache=True)
+def _async_kernel(J, JT, S, H, seeds, max_sweeps, random_order, tie_plus, tie_tol,
+                  glauber, beta, out_sweeps, out_status, out_period):
+    T, N = S.shape
+    for t in prange(T):
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = seeds[t]
+        s = S[t]
+        h = H[t]
+        order = np.arange(N)
+        hashes = np.empty(max_sweeps + 1, dtype=np.uint64)
+        hashes[0] = _state_hash(s)
+        status = MAX_SWEEPS if not glauber else SAMPLED
+        period = 0
+        sweep = 0
+        while sweep < max_sweeps:
+            sweep += 1
+            if random_order:
+                _shuffle(order, state)
+            flips = 0
+            for k in range(N):
+                i = order[k]
+                hi = h[i]
+                if glauber:
+                    # p(+1) = 1 / (1 + exp(-2 beta h)), eq. 9
+                    x = -2.0 * beta * hi
+                    if x > 0:
+                        e = np.exp(-x)
+                        p_plus = e / (1.0 + e)
+                    else:
+                        p_plus = 1.0 / (1.0 + np.exp(x))
+                    new = 1 if _next_uniform(state) < p_plus else -1
+                elif hi > tie_tol:
+                    new = 1
+                elif hi < -tie_tol:
+                    new = -1
+                elif tie_plus:
+                    new = 1
+                else:
+                    new = s[i]
+                if new != s[i]:
+                    s[i] = new
+                    flips += 1
+                    d = 2.0 * new
+                    col = JT[i]
+                    for j in range(N):
+                        h[j] += d * col[j]
+            if glauber:
+                continue
+            if flips == 0:
+                # confirm with exact fields (no round-off from the incremental updates)
+                _exact_fields(J, s, h)
+                stable = True
+                for i in range(N):
+                    hi = h[i]
+                    if hi > tie_tol:
+                        want = 1
+                    elif hi < -tie_tol:
+                        want = -1
+                    elif tie_plus:
+                        want = 1
+                    else:
+                        want = s[i]
+                    if want != s[i]:
+                        stable = False
+                        break
+                if stable:
+                    status = CONVERGED
+                    break
+            if not random_order:
+                hs = _state_hash(s)
+                found = -1
+                for b in range(sweep - 1, -1, -1):
+                    if hashes[b] == hs:
+                        found = b
+                        break
+                hashes[sweep] = hs
+                if found >= 0 and flips > 0:
+                    status = CYCLE
+                    period = sweep - found
+                    break
+        out_sweeps[t] = sweep
+        out_status[t] = status
+        out_period[t] = period
+
+
+@njit(parallel=True, cache=True)
+def _sign_with_ties(H, S, tie_plus, tie_tol, out):
+    T, N = H.shape
+    changed = np.zeros(T, dtype=np.bool_)
+    for t in prange(T):
+        c = False
+        for i in range(N):
+            hi = H[t, i]
+            if hi > tie_tol:
+                v = 1
+            elif hi < -tie_tol:
+                v = -1
+            elif tie_plus:
+                v = 1
+            else:
+                v = S[t, i]
+            out[t, i] = v
+            if v != S[t, i]:
+                c = True
+        changed[t] = c
+    return changed
+
+
+@njit(parallel=True, cache=True)
+def _hash_rows(S):
+    out = np.empty(S.shape[0], dtype=np.uint64)
+    for t in prange(S.shape[0]):
+        out[t] = _state_hash(S[t])
+    return out
+
+
+def _sync(J, S, max_sweeps, tie_plus, tie_tol):
+    T, N = S.shape
+    n_sweeps = np.zeros(T, dtype=np.int64)
+    status = np.full(T, MAX_SWEEPS, dtype=np.int64)
+    period = np.zeros(T, dtype=np.int64)
+    hashes = np.zeros((T, max_sweeps + 1), dtype=np.uint64)
+    hashes[:, 0] = _hash_rows(S)
+    active = np.arange(T)
+    new = np.empty_like(S)
+    for sweep in range(1, max_sweeps + 1):
+        if active.size == 0:
+            break
+        Sa = S[active]
+        H = Sa.astype(J.dtype) @ J.T
+        out = new[: active.size]
+        changed = _sign_with_ties(H, Sa, tie_plus, tie_tol, out)
+        S[active] = out
+        n_sweeps[active] = sweep
+        hs = _hash_rows(out)
+        done = ~changed
+        status[active[done]] = CONVERGED
+        # cycles: the new state equals one seen before (but not the last one)
+        prev = hashes[active, :sweep]
+        match = prev == hs[:, None]
+        cyc = changed & match.any(axis=1)
+        if np.any(cyc):
+            last_seen = sweep - 1 - np.argmax(match[:, ::-1], axis=1)
+            status[active[cyc]] = CYCLE
+            period[active[cyc]] = sweep - last_seen[cyc]
+        hashes[active, sweep] = hs
+        active = active[~(done | cyc)]
+    return n_sweeps, status, period
+
+
+def run_dynamics(
+    J: np.ndarray,
+    initial: np.ndarray,
+    mode: str = "async",
+    *,
+    order: str = "random",
+    tie: str = "keep",
+    max_sweeps: int = 100,
+    beta: float | None = None,
+    n_sweeps: int | None = None,
+    tie_tol: float | None = None,
+    seed=None,
+) -> RetrievalResult:
+    """Run the network dynamics from one or many initial states.
+
+    Parameters
+    ----------
+    J : (N, N) couplings, zero diagonal, any symmetry
+    initial : (N,) or (T, N) initial states of +-1 (not modified)
+    mode : "sync" (all neurons at once), "async" (one neuron at a time) or
+        "glauber" (asynchronous sampling from eq. 9 at `beta`)
+    order : for "async"/"glauber": "random" (a fresh permutation every sweep) or
+        "fixed" (neurons 0..N-1 in turn; deterministic, so cycles are detected)
+    tie : "keep" or "plus" (what sign(0) means; see the module docstring)
+    max_sweeps : cap on sweeps for the deterministic modes
+    beta : inverse temperature for "glauber" (required there)
+    n_sweeps : number of sweeps for "glauber" (default `max_sweeps`)
+    tie_tol : fields with |h| <= tie_tol are ties (default 1e-10 max_i sum_j |J_ij|)
+    seed : int or numpy Generator (permutations, Glauber coin flips)
+
+    Returns
+    -------
+    RetrievalResult with `states` of shape (T, N) (T = 1 for a single state).
+    """
+    J = check_couplings(J)
+    x0 = as_spins("initial", initial)
+    S = np.array(x0.reshape(-1, x0.shape[-1]), dtype=np.int8, copy=True)
+    N = J.shape[0]
+    if S.shape[1] != N:
+        raise ValueError(f"initial states have {S.shape[1]} neurons but J has N = {N}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    if tie not in TIES:
+        raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
+    max_sweeps = check_positive_int("max_sweeps", max_sweeps)
+    if tie_tol is None:
+        tie_tol = 1e-10 * float(np.abs(J).sum(axis=1).max())
+    tie_tol = check_positive_float("tie_tol", tie_tol, allow_zero=True)
+    tie_plus = tie == "plus"
+    rng = as_rng(seed)
+    T = S.shape[0]
+    if mode == "sync":
+        sweeps, status, period = _sync(J, S, max_sweeps, tie_plus, tie_tol)
+        return RetrievalResult(S, sweeps, status, period)
+    glauber = mode == "glauber"
+    if glauber:
+        if beta is None:
+            raise ValueError("mode='glauber' needs an inverse temperature beta > 0")
+        beta = check_positive_float("beta", beta)
+        max_sweeps = check_positive_int("n_sweeps", n_sweeps if n_sweeps is not None else max_sweeps)
+    Jf = np.ascontiguousarray(J, dtype=np.float64)
+    JT = np.ascontiguousarray(Jf.T)
+    H = S.astype(np.float64) @ Jf.T
+    seeds = rng.integers(0, 2**63 - 1, size=T, dtype=np.int64).astype(np.uint64)
+    out_sweeps = np.zeros(T, dtype=np.int64)
+    out_status = np.zeros(T, dtype=np.int64)
+    out_period = np.zeros(T, dtype=np.int64)
+    _async_kernel(Jf, JT, S, H, seeds, max_sweeps, order == "random", tie_plus, tie_tol,
+                  glauber, float(beta or 0.0), out_sweeps, out_status, out_period)
+    return RetrievalResult(S, out_sweeps, out_status, out_period)

@@ -1,0 +1,354 @@
+"""Learning rules: Hebb's rule and pseudo-likelihood (eqs. 10, 11).
+
+Pseudo-likelihood splits into N independent logistic regressions, one per row
+of J: row i predicts xi_i from xi_{\\i} with logit 2 beta h_i. The hot path
+(`pl_objective_and_gradient`) is two BLAS matrix products with one fused
+Numba pass between them that evaluates softplus and tanh without overflow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from amsim._validate import as_spins, check_positive_float, check_positive_int
+
+
+# --------------------------------------------------------------------------- Hebb
+def hebb_couplings(patterns: np.ndarray) -> np.ndarray:
+    """Hebb's rule J = (1/N) xi^T xi with zero diagonal (symmetric).
+
+    Parameters
+    ----------
+    patterns : (P, N) of +-1
+
+    Returns
+    -------
+    J : float64 (N, N)
+    """
+    xi = as_spins("patterns", patterns, ndim=(2,)).astype(np.float64)
+    N = xi.shape[1]
+    J = xi.T @ xi / N
+    np.fill_diagonal(J, 0.0)
+    return J
+
+
+# ------------------------------------------------------------ pseudo-likelihood
+def pl_loss(J: np.ndarray, patterns: np.ndarray, beta: float) -> float:
+    """Negative log pseudo-likelihood L(J) of eq. 10 (a sum over patterns and neurons).
+
+    L(J) = sum_mu sum_i log(1 + exp(-2 beta D_i^mu)),  D_i^mu = xi_i^mu h_i(xi^mu),
+    evaluated with a stable softplus. Reference implementation in plain NumPy.
+    """
+    xi = np.asarray(patterns, dtype=np.float64)
+    D = xi * (xi @ np.asarray(J, dtype=np.float64).T)
+    return float(np.logaddexp(0.0, -2.0 * beta * D).sum())
+
+
+def pl_gradient(J: np.ndarray, patterns: np.ndarray, beta: float) -> np.ndarray:
+    """dL/dJ of eq. 10 (eq. 11 with the sign of a gradient), zero on the diagonal.
+
+    dL/dJ_ij = -beta sum_mu xi_i^mu xi_j^mu (1 - tanh(beta D_i^mu)).
+    Reference implementation in plain NumPy; see `pl_gradient_terms` for the split.
+    """
+    t = pl_gradient_terms(J, patterns, beta)
+    return t.hebbian + t.margin
+
+
+class GradientTerms(NamedTuple):
+    """The two terms of the pseudo-likelihood gradient (eq. 11); they sum to dL/dJ.
+
+    hebbian : -beta sum_mu xi_i^mu xi_j^mu (the Hebbian term, with the gradient's sign)
+    margin  : +beta sum_mu xi_i^mu xi_j^mu tanh(beta D_i^mu) (the margin term)
+    Both (N, N) with zero diagonal. Descent moves J along -(hebbian + margin):
+    Hebbian learning, minus a correction that vanishes for patterns whose
+    margin is already wide (tanh -> 1 cancels their Hebbian contribution).
+    """
+
+    hebbian: np.ndarray
+    margin: np.ndarray
+
+
+def pl_gradient_terms(J: np.ndarray, patterns: np.ndarray, beta: float) -> GradientTerms:
+    """Split dL/dJ into its Hebbian and margin terms (eq. 11). See `GradientTerms`."""
+    xi = np.asarray(patterns, dtype=np.float64)
+    J = np.asarray(J, dtype=np.float64)
+    D = xi * (xi @ J.T)
+    hebb = -beta * (xi.T @ xi)
+    marg = beta * ((xi * np.tanh(beta * D)).T @ xi)
+    np.fill_diagonal(hebb, 0.0)
+    np.fill_diagonal(marg, 0.0)
+    return GradientTerms(hebb, marg)
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _fused_weights(H, X, beta, W):
+    """W = X * (1 - tanh(beta X H)) elementwise; returns sum softplus(-2 beta X H).
+
+    H : local fields (P, N); X : patterns (P, N). With a = -2 beta D:
+    softplus(a) = max(a, 0) + log1p(exp(-|a|)), 1 - tanh(beta D) = 2 sigmoid(a).
+    """
+    P, N = H.shape
+    partial = np.zeros(P)
+    for mu in prange(P):
+        acc = 0.0
+        for i in range(N):
+            x = X[mu, i]
+            a = -2.0 * beta * x * H[mu, i]
+            if a >= 0:
+                e = np.exp(-a)
+                acc += a + np.log1p(e)
+                W[mu, i] = x * (2.0 / (1.0 + e))
+            else:
+                e = np.exp(a)
+                acc += np.log1p(e)
+                W[mu, i] = x * (2.0 * e / (1.0 + e))
+        partial[mu] = acc
+    return partial.sum()
+
+
+class _Workspace:
+    """Buffers for repeated objective/gradient evaluations on one data set."""
+
+    def __init__(self, patterns: np.ndarray, dtype):
+        self.X = np.ascontiguousarray(patterns, dtype=dtype)
+        P, N = self.X.shape
+        self.H = np.empty((P, N), dtype=dtype)
+        self.W = np.empty((P, N), dtype=dtype)
+        self.G = np.empty((N, N), dtype=dtype)
+
+
+def pl_objective_and_gradient(J, patterns, beta, l2=0.0, workspace=None):
+    """Training objective F(J) = L(J)/P + l2 ||J||_F^2 and its gradient, fast.
+
+    L is eq. 10; dividing by P makes step sizes independent of the number of
+    patterns, and the L2 term follows plmDCA's convention (lambda per sample
+    average). Two BLAS products (H = X J^T, G = W^T X) around one fused
+    Numba pass. The gradient's diagonal is zero, so a zero diagonal stays zero.
+
+    Returns
+    -------
+    F : float
+    G : (N, N) array in the dtype of the workspace (float32 or float64). It is
+        a buffer reused by the next call with the same `workspace`.
+    """
+    ws = workspace if workspace is not None else _Workspace(patterns, np.asarray(J).dtype)
+    X, H, W, G = ws.X, ws.H, ws.W, ws.G
+    P = X.shape[0]
+    Jc = J if J.dtype == X.dtype else J.astype(X.dtype)
+    np.matmul(X, Jc.T, out=H)
+    loss = _fused_weights(H, X, X.dtype.type(beta), W)
+    np.matmul(W.T, X, out=G)
+    G *= X.dtype.type(-beta / P)
+    np.fill_diagonal(G, 0.0)
+    F = loss / P
+    if l2 > 0:
+        F += l2 * float(np.vdot(Jc, Jc))
+        G += X.dtype.type(2.0 * l2) * Jc
+        np.fill_diagonal(G, 0.0)
+    return float(F), G
+
+
+# -------------------------------------------------------------------- training
+@dataclass
+class TrainingHistory:
+    """What pseudo-likelihood training recorded, one entry per recorded step.
+
+    step : (T,) iteration numbers
+    loss : (T,) objective F = L/P + l2 ||J||^2
+    min_margin : (T, N) normalised minimum margin of each row, min_mu Delta_i^mu (eq. 7)
+    row_norm : (T, N) ||J_i||
+    grad_norm : (T,) Frobenius norm of dF/dJ
+    hebbian_norm, margin_norm : (T,) Frobenius norms of the two terms of eq. 11
+        (per pattern, i.e. divided by P, like F)
+    """
+
+    step: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    min_margin: list = field(default_factory=list)
+    row_norm: list = field(default_factory=list)
+    grad_norm: list = field(default_factory=list)
+    hebbian_norm: list = field(default_factory=list)
+    margin_norm: list = field(default_factory=list)
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in self.__dict__.items()}
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+
+SOLVERS = ("gd", "lbfgs")
+SCHEDULES = ("constant", "normalised")
+
+
+def lipschitz_bound(patterns: np.ndarray, beta: float) -> float:
+    """Upper bound on the curvature of F = L/P per row: beta^2 ||X||_2^2 / P.
+
+    The logistic Hessian of row i is (4 beta^2 / P) sum_mu s(1-s) x_mu x_mu^T
+    with s(1 - s) <= 1/4, so beta^2 lambda_max(X^T X) / P bounds it; a
+    constant gradient step of 1 / bound never increases the objective.
+    """
+    X = np.asarray(patterns, dtype=np.float64)
+    smax = np.linalg.norm(X, ord=2)
+    return beta**2 * smax**2 / X.shape[0]
+
+
+def train_pseudo_likelihood(
+    patterns: np.ndarray,
+    beta: float = 1.0,
+    l2: float = 0.0,
+    solver: str = "gd",
+    schedule: str = "constant",
+    learning_rate: float | None = None,
+    n_steps: int = 1000,
+    record_every: int = 10,
+    J0: np.ndarray | None = None,
+    dtype=np.float64,
+    progress: bool = False,
+    callback: Callable[[int, np.ndarray, float, np.ndarray], None] | None = None,
+):
+    """Minimise the pseudo-likelihood objective F(J) = L(J)/P + l2 ||J||^2 (eq. 10).
+
+    Parameters
+    ----------
+    patterns : (P, N) training patterns of +-1
+    beta : inverse temperature (> 0); only rescales J (L_beta(J) = L_1(beta J))
+    l2 : L2 strength (>= 0); 0 means none (on separable data ||J|| then grows forever)
+    solver : "gd" (full-batch gradient descent) or "lbfgs" (quasi-Newton, scipy's L-BFGS-B)
+    schedule : for "gd": "constant" (J -= lr grad) or "normalised" (each row
+        moves by lr along its own gradient direction, J_i -= lr g_i / ||g_i||,
+        which keeps making progress in margin once the loss is tiny)
+    learning_rate : step size; None picks 1 / `lipschitz_bound` (a step that
+        cannot overshoot) for "constant" and 1 / sqrt(bound) for "normalised"
+    n_steps : iterations of gradient descent, or the L-BFGS iteration cap
+    record_every : record the history every this many steps (and at the end)
+    J0 : initial couplings (default zeros: the first GD step is then Hebb's rule)
+    dtype : np.float64 or np.float32 for the products
+    callback : called as callback(step, J, F, G) at every recorded step
+
+    Returns
+    -------
+    J : (N, N) float64 couplings with zero diagonal
+    history : TrainingHistory
+    """
+    xi = as_spins("patterns", patterns, ndim=(2,))
+    P, N = xi.shape
+    beta = check_positive_float("beta", beta)
+    l2 = check_positive_float("l2", l2, allow_zero=True)
+    n_steps = check_positive_int("n_steps", n_steps, minimum=0)
+    record_every = check_positive_int("record_every", record_every)
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    if J0 is None:
+        J = np.zeros((N, N), dtype=dtype)
+    else:
+        from amsim.network import check_couplings
+
+        J = check_couplings(J0).astype(dtype, copy=True)
+        if J.shape != (N, N):
+            raise ValueError(f"J0 has shape {J.shape}, expected ({N}, {N})")
+    if learning_rate is None:
+        bound = lipschitz_bound(xi, beta)
+        learning_rate = 1.0 / bound if schedule == "constant" else 1.0 / np.sqrt(bound)
+    lr = check_positive_float("learning_rate", learning_rate)
+
+    ws = _Workspace(xi, dtype)
+    # Hebbian term of eq. 11 per pattern: constant during training
+    hebb_term = -(beta / P) * (ws.X.T.astype(np.float64) @ ws.X.astype(np.float64))
+    np.fill_diagonal(hebb_term, 0.0)
+    hebb_norm = float(np.linalg.norm(hebb_term))
+    history = TrainingHistory()
+
+    def record(step, J, F, G):
+        D = ws.X * ws.H  # fields of the last evaluation at this J
+        norms = np.linalg.norm(J, axis=1).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mm = np.where(norms > 0, D.min(axis=0) / norms, np.nan)
+        gnorm = float(np.linalg.norm(G))
+        history.step.append(step)
+        history.loss.append(F)
+        history.min_margin.append(mm)
+        history.row_norm.append(norms)
+        history.grad_norm.append(gnorm)
+        history.hebbian_norm.append(hebb_norm)
+        # margin term per pattern = gradient - Hebbian term - L2 term
+        marg = G.astype(np.float64) - hebb_term - 2.0 * l2 * J
+        np.fill_diagonal(marg, 0.0)
+        history.margin_norm.append(float(np.linalg.norm(marg)))
+        if callback is not None:
+            callback(step, J, F, G)
+
+    if solver == "gd":
+        J = _gradient_descent(J, ws, beta, l2, schedule, lr, n_steps, record_every, record, progress)
+    else:
+        J = _lbfgs(J, ws, beta, l2, n_steps, record_every, record, progress, history)
+    return J.astype(np.float64), history
+
+
+def _progress_bar(total, enabled, desc):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
+
+
+def _gradient_descent(J, ws, beta, l2, schedule, lr, n_steps, record_every, record, progress):
+    with _progress_bar(n_steps, progress, "PL gradient descent") as bar:
+        for step in range(n_steps + 1):
+            F, G = pl_objective_and_gradient(J, None, beta, l2, ws)
+            if step % record_every == 0 or step == n_steps:
+                record(step, J, F, G)
+                bar.set_postfix(loss=f"{F:.4g}", refresh=False)
+            if step == n_steps:
+                break
+            if schedule == "constant":
+                J -= J.dtype.type(lr) * G
+            else:
+                gn = np.linalg.norm(G, axis=1, keepdims=True)
+                J -= J.dtype.type(lr) * G / np.where(gn > 0, gn, 1.0)
+            bar.update(1)
+    return J
+
+
+def _lbfgs(J, ws, beta, l2, n_steps, record_every, record, progress, history):
+    from scipy.optimize import minimize
+
+    N = J.shape[0]
+    dtype = J.dtype
+    state = {"it": 0}
+
+    def fun(v):
+        Jv = v.reshape(N, N).astype(dtype, copy=False)
+        F, G = pl_objective_and_gradient(Jv, None, beta, l2, ws)
+        return F, G.astype(np.float64).ravel()
+
+    bar = _progress_bar(n_steps, progress, "PL L-BFGS")
+
+    def cb(intermediate_result):
+        state["it"] += 1
+        bar.update(1)
+        if state["it"] % record_every == 0:
+            Jv = intermediate_result.x.reshape(N, N).astype(dtype)
+            F, G = pl_objective_and_gradient(Jv, None, beta, l2, ws)
+            record(state["it"], Jv, F, G)
+
+    F0, G0 = pl_objective_and_gradient(J, None, beta, l2, ws)
+    record(0, J, F0, G0)
+    res = minimize(
+        fun, J.astype(np.float64).ravel(), jac=True, method="L-BFGS-B", callback=cb,
+        options={"maxiter": n_steps, "gtol": 1e-10, "ftol": 1e-14, "maxcor": 20},
+    )
+    bar.close()
+    Jf = res.x.reshape(N, N).astype(dtype)
+    np.fill_diagonal(Jf, 0.0)
+    F, G = pl_objective_and_gradient(Jf, None, beta, l2, ws)
+    if history.step[-1] != state["it"]:
+        record(state["it"], Jf, F, G)
+    return Jf

@@ -1,0 +1,204 @@
+"""Associative memories as estimators: fit couplings to patterns, then probe them.
+
+scikit-learn conventions: parameters in the constructor, learned state in
+attributes ending in `_`, `fit` returns self.
+
+    >>> from amsim import random_patterns, PseudoLikelihoodMemory
+    >>> xi = random_patterns(50, 100, seed=0)
+    >>> net = PseudoLikelihoodMemory(beta=1.0, n_steps=200).fit(xi)
+    >>> bool(net.is_fixed_point(xi).all())
+    True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from amsim import network
+from amsim._validate import as_spins, check_positive_float
+from amsim.dynamics import RetrievalResult, run_dynamics
+from amsim.learning import hebb_couplings, train_pseudo_likelihood
+from amsim.maxmargin import max_margin_couplings
+
+
+class AssociativeMemory:
+    """A network of N +-1 neurons with couplings `J_` (zero diagonal, any symmetry).
+
+    Parameters
+    ----------
+    beta : inverse temperature used by the conditional probabilities (eq. 9),
+        the entropies and Glauber dynamics.
+
+    Attributes
+    ----------
+    J_ : (N, N) float64 couplings; row i holds the inputs of neuron i (h = J sigma).
+    """
+
+    rule = "given"
+
+    def __init__(self, beta: float = 1.0):
+        self.beta = beta
+
+    # -- construction ---------------------------------------------------------
+    @classmethod
+    def from_couplings(cls, J, beta: float = 1.0) -> "AssociativeMemory":
+        """A memory with the given couplings (validated: square, finite, zero diagonal)."""
+        check_positive_float("beta", beta)
+        net = AssociativeMemory(beta=beta)
+        net.J_ = network.check_couplings(J).astype(np.float64)
+        return net
+
+    def _check_fitted(self):
+        if not hasattr(self, "J_"):
+            raise ValueError(f"{type(self).__name__} has no couplings yet: call fit(patterns) first")
+
+    @property
+    def n_neurons(self) -> int:
+        self._check_fitted()
+        return self.J_.shape[0]
+
+    # -- probes -------------------------------------------------------------------
+    def local_fields(self, sigma) -> np.ndarray:
+        """h = J sigma for (N,) or (T, N) states."""
+        self._check_fitted()
+        return network.local_fields(self.J_, self._states(sigma))
+
+    def conditional_probability(self, sigma) -> np.ndarray:
+        """p(sigma_i | sigma_{\\i}) at every neuron (eq. 9), shape of `sigma`."""
+        self._check_fitted()
+        return network.conditional_probability(self.J_, self._states(sigma), self.beta)
+
+    def conditional_entropy(self, sigma, total: bool = False) -> np.ndarray:
+        """Per-neuron conditional entropy (nats); summed over neurons if `total`."""
+        self._check_fitted()
+        s = self._states(sigma)
+        if total:
+            return network.total_conditional_entropy(self.J_, s, self.beta)
+        return network.conditional_entropy(self.J_, s, self.beta)
+
+    def margins(self, patterns, normalised: bool = True) -> np.ndarray:
+        """Margins of `patterns` at every neuron (eq. 7), shape (P, N)."""
+        self._check_fitted()
+        return network.margins(self.J_, self._states(patterns), normalised=normalised)
+
+    def is_fixed_point(self, sigma) -> np.ndarray:
+        """True for states that no neuron wants to leave (all raw margins > 0)."""
+        self._check_fitted()
+        return network.is_fixed_point(self.J_, self._states(sigma))
+
+    def run(self, initial, mode: str = "async", **kwargs) -> RetrievalResult:
+        """Run the dynamics from `initial`; see `amsim.dynamics.run_dynamics`.
+
+        For mode="glauber" the memory's own `beta` is used unless one is given.
+        """
+        self._check_fitted()
+        if mode == "glauber":
+            kwargs.setdefault("beta", self.beta)
+        return run_dynamics(self.J_, initial, mode, **kwargs)
+
+    def _states(self, sigma) -> np.ndarray:
+        s = as_spins("states", sigma)
+        if s.shape[-1] != self.J_.shape[0]:
+            raise ValueError(f"states have {s.shape[-1]} neurons but the network has N = {self.J_.shape[0]}")
+        return s
+
+    # -- files ----------------------------------------------------------------
+    def save(self, path, **arrays) -> None:
+        """Save couplings, beta, the learning rule's parameters and optional arrays; see `amsim.io`."""
+        from amsim.io import save_network
+
+        save_network(path, self, **arrays)
+
+    def get_params(self) -> dict:
+        """Constructor parameters, as scikit-learn's estimators give them."""
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+
+class HebbianMemory(AssociativeMemory):
+    """Hebb's rule J = (1/N) xi^T xi with zero diagonal (symmetric couplings)."""
+
+    rule = "hebb"
+
+    def fit(self, patterns) -> "HebbianMemory":
+        """Store (P, N) patterns; returns self."""
+        check_positive_float("beta", self.beta)
+        self.J_ = hebb_couplings(patterns)
+        return self
+
+
+class PseudoLikelihoodMemory(AssociativeMemory):
+    """Couplings that maximise the pseudo-likelihood of the patterns (eq. 10).
+
+    Parameters
+    ----------
+    beta : inverse temperature (> 0)
+    l2 : L2 strength on J (objective L/P + l2 ||J||^2), default 0
+    solver : "gd" (full-batch gradient descent) or "lbfgs" (quasi-Newton)
+    schedule : "constant" or "normalised" step (gradient descent only)
+    learning_rate : None for an automatic safe step (see `train_pseudo_likelihood`)
+    n_steps : iterations
+    record_every : history resolution in steps
+    dtype : "float64" or "float32" for the matrix products
+
+    Attributes
+    ----------
+    J_ : (N, N) learned couplings (asymmetric in general)
+    history_ : TrainingHistory (loss, min margin per row, row norms, gradient-term norms)
+    """
+
+    rule = "pl"
+
+    def __init__(self, beta: float = 1.0, l2: float = 0.0, solver: str = "gd",
+                 schedule: str = "constant", learning_rate: float | None = None,
+                 n_steps: int = 1000, record_every: int = 10, dtype: str = "float64"):
+        self.beta = beta
+        self.l2 = l2
+        self.solver = solver
+        self.schedule = schedule
+        self.learning_rate = learning_rate
+        self.n_steps = n_steps
+        self.record_every = record_every
+        self.dtype = dtype
+
+    def fit(self, patterns, J0=None, progress: bool = False) -> "PseudoLikelihoodMemory":
+        """Train on (P, N) patterns, from J0 (default zeros); returns self."""
+        self.J_, self.history_ = train_pseudo_likelihood(
+            patterns, beta=self.beta, l2=self.l2, solver=self.solver, schedule=self.schedule,
+            learning_rate=self.learning_rate, n_steps=self.n_steps,
+            record_every=self.record_every, J0=J0, dtype=np.dtype(self.dtype), progress=progress,
+        )
+        return self
+
+
+class MaxMarginMemory(AssociativeMemory):
+    """Each row is the exact max-margin perceptron (the limit PL training approaches).
+
+    Attributes
+    ----------
+    J_ : (N, N) couplings; row i scaled so its smallest raw margin is 1
+    kappa_ : (N,) largest normalised margin of each row (eq. 7)
+    converged_ : (N,) bool, False for rows that did not converge (non-separable)
+    """
+
+    rule = "maxmargin"
+
+    def __init__(self, beta: float = 1.0, tol: float = 1e-6, max_sweeps: int = 20000):
+        self.beta = beta
+        self.tol = tol
+        self.max_sweeps = max_sweeps
+
+    def fit(self, patterns) -> "MaxMarginMemory":
+        check_positive_float("beta", self.beta)
+        self.J_, self.kappa_, self.converged_ = max_margin_couplings(
+            patterns, tol=self.tol, max_sweeps=self.max_sweeps
+        )
+        return self
+
+
+RULES = {"hebb": HebbianMemory, "pl": PseudoLikelihoodMemory, "maxmargin": MaxMarginMemory}
