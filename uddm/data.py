@@ -1,0 +1,478 @@
+"""Offline data: tokenizers, corpora, nested training subsets and a disjoint test split.
+
+Tokenizers (all serialise to JSON-able dicts, stored in checkpoints):
+- `CharTokenizer`   built from the corpus (default); id 0 is the pad token.
+- `ByteTokenizer`   UTF-8 bytes 0..255, pad = 256.
+- `BPETokenizer`    a local Hugging Face `tokenizer.json` (GPT-2, BERT, ...); needs the
+                    optional `tokenizers` package, imported lazily.
+- `SymbolTokenizer` K abstract symbols (the synthetic Markov source); no pad.
+
+Corpora (a `corpus` spec string, see `load_corpus`):
+- "markov[:K[:successors[:seed]]]"  synthetic order-1 sparse Markov chain (bundled code,
+                                    entropy rate log(successors) exactly, exact Bayes denoiser)
+- "pydoc"                           English prose from the Python documentation topics
+                                    bundled with CPython (`pydoc_data.topics`): works offline
+                                    on a fresh machine, nothing to install
+- "text:PATH"                       a plain-text file, or every *.txt file under a folder
+- "hf:PATH[:split[:column]]"        a Hugging Face `datasets` dataset saved with
+                                    `save_to_disk` (optional `datasets` package)
+
+Text becomes sequences by "sentences" (one sentence per sequence, padded; longer ones
+dropped) or "blocks" (the whole text packed and cut into blocks of the model length).
+
+Subsets are nested: the sequences are shuffled once with `split_seed`; the first
+`n_test` form the test split, and a training set of size n is the first n of the rest,
+so a smaller training set is always contained in a larger one, and never meets the test
+split.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["CharTokenizer", "ByteTokenizer", "BPETokenizer", "SymbolTokenizer",
+           "tokenizer_from_dict", "MarkovSource", "load_corpus", "DataSpec", "Dataset",
+           "build_dataset", "pydoc_text"]
+
+
+# --------------------------------------------------------------------------- tokenizers
+class CharTokenizer:
+    """Characters of the corpus, sorted; id 0 = pad."""
+
+    kind = "char"
+    PAD = "\x00"
+
+    def __init__(self, chars: str):
+        chars = "".join(sorted(set(chars) - {self.PAD}))
+        if not chars:
+            raise ValueError("cannot build a character tokenizer from an empty corpus")
+        self.chars = chars
+        self.itos = [self.PAD] + list(chars)
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+        self.pad_id = 0
+
+    @classmethod
+    def from_texts(cls, texts) -> "CharTokenizer":
+        s = set()
+        for t in texts:
+            s.update(t)
+        return cls("".join(s))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError as exc:
+            raise ValueError(f"character {exc.args[0]!r} is not in the tokenizer's "
+                             f"vocabulary of {self.vocab_size} (checkpoint from another "
+                             f"vocabulary?)") from None
+
+    def decode(self, ids) -> str:
+        return "".join(self.itos[i] for i in ids if i != self.pad_id)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "chars": self.chars}
+
+
+class ByteTokenizer:
+    """UTF-8 bytes; 256 = pad."""
+
+    kind = "byte"
+    vocab_size = 257
+    pad_id = 256
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def decode(self, ids) -> str:
+        return bytes(i for i in ids if i < 256).decode("utf-8", errors="replace")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind}
+
+
+class BPETokenizer:
+    """A Hugging Face `tokenizers` tokenizer from a local tokenizer.json (no downloads).
+
+    The JSON text itself is stored in checkpoints, so the file is not needed later. The
+    pad id is the first of [PAD], <pad>, <|endoftext|> present in the vocabulary.
+    """
+
+    kind = "bpe"
+
+    def __init__(self, json_text: str):
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            raise ValueError("BPE tokenizers need the optional 'tokenizers' package "
+                             "(pip install tokenizers)") from None
+        self.json_text = json_text
+        self.tok = Tokenizer.from_str(json_text)
+        self.vocab_size = self.tok.get_vocab_size()
+        self.pad_id = next((self.tok.token_to_id(t) for t in ("[PAD]", "<pad>", "<|endoftext|>")
+                            if self.tok.token_to_id(t) is not None), 0)
+
+    @classmethod
+    def from_file(cls, path) -> "BPETokenizer":
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"tokenizer file {path} does not exist")
+        return cls(p.read_text(encoding="utf-8"))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids) -> str:
+        return self.tok.decode([int(i) for i in ids if i != self.pad_id])
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "json": self.json_text}
+
+
+class SymbolTokenizer:
+    """K abstract symbols s0..s{K-1} (the Markov source); no pad."""
+
+    kind = "symbol"
+    pad_id = None
+
+    def __init__(self, vocab_size: int):
+        self.vocab_size = int(vocab_size)
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            ids = [int(w.lstrip("s")) for w in text.split()]
+        except ValueError:
+            raise ValueError(f"symbol text must look like 's3 s17 ...', got {text[:40]!r}") from None
+        bad = [i for i in ids if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(f"symbol s{bad[0]} is outside the vocabulary of {self.vocab_size}")
+        return ids
+
+    def decode(self, ids) -> str:
+        return " ".join(f"s{int(i)}" for i in ids)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "vocab_size": self.vocab_size}
+
+
+def tokenizer_from_dict(d: dict):
+    """Rebuild a tokenizer from its `to_dict()`."""
+    kind = d.get("kind")
+    if kind == "char":
+        return CharTokenizer(d["chars"])
+    if kind == "byte":
+        return ByteTokenizer()
+    if kind == "bpe":
+        return BPETokenizer(d["json"])
+    if kind == "symbol":
+        return SymbolTokenizer(d["vocab_size"])
+    raise ValueError(f"unknown tokenizer kind {kind!r}")
+
+
+# --------------------------------------------------------------------------- Markov source
+class MarkovSource:
+    """Order-1 sparse Markov chain over K symbols, `successors` allowed next symbols each.
+
+    Symbol s may be followed by (s + 1) mod K (which makes the chain irreducible) and by
+    `successors - 1` other distinct symbols drawn with `seed`, each with probability
+    1/successors. The first symbol is drawn from the stationary distribution, so the
+    process is stationary and its entropy rate is exactly log(successors) nats/symbol.
+    `bayes_posterior` is the exact Bayes denoiser (forward-backward) for corruption by
+    eq. 1.
+    """
+
+    def __init__(self, vocab_size: int = 128, successors: int = 4, seed: int = 0):
+        K, m = int(vocab_size), int(successors)
+        if K < 2 or not 1 <= m <= K:
+            raise ValueError(f"Markov source needs K >= 2 and 1 <= successors <= K, "
+                             f"got K={K}, successors={m}")
+        self.K, self.m, self.seed = K, m, int(seed)
+        rng = np.random.default_rng(seed)
+        P = np.zeros((K, K))
+        for s in range(K):
+            nxt = (s + 1) % K
+            others = rng.choice(np.delete(np.arange(K), nxt), size=m - 1, replace=False)
+            P[s, nxt] = 1.0 / m
+            P[s, others] = 1.0 / m
+        self.P = P
+        w, v = np.linalg.eig(P.T)
+        pi = np.real(v[:, np.argmin(np.abs(w - 1))])
+        self.pi = pi / pi.sum()
+
+    @property
+    def entropy_rate(self) -> float:
+        """Nats per symbol: sum_s pi(s) H(P(s, .)) = log(successors)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -np.where(self.P > 0, self.P * np.log(self.P), 0.0).sum(1)
+        return float(self.pi @ h)
+
+    def sample(self, n: int, length: int, seed: int) -> np.ndarray:
+        """n sequences of `length` symbols, (n, length) int64."""
+        rng = np.random.default_rng(seed)
+        out = np.empty((n, length), dtype=np.int64)
+        cdf = np.cumsum(self.P, axis=1)
+        out[:, 0] = rng.choice(self.K, size=n, p=self.pi)
+        for l in range(1, length):
+            u = rng.random(n)[:, None]
+            out[:, l] = np.minimum((u > cdf[out[:, l - 1]]).sum(1), self.K - 1)
+        return out
+
+    def bayes_posterior(self, z: np.ndarray, alpha: float) -> np.ndarray:
+        """Exact p(x_l | z) for all positions (forward-backward), (n, L, K)."""
+        z = np.atleast_2d(z)
+        K = self.K
+        n, L = z.shape
+        lik = np.full((n, L, K), (1 - alpha) / K)
+        np.put_along_axis(lik, z[..., None], alpha + (1 - alpha) / K, axis=-1)
+        f = np.empty((n, L, K))
+        b = np.ones((n, L, K))
+        f[:, 0] = self.pi * lik[:, 0]
+        f[:, 0] /= f[:, 0].sum(-1, keepdims=True)
+        for l in range(1, L):
+            f[:, l] = (f[:, l - 1] @ self.P) * lik[:, l]
+            f[:, l] /= f[:, l].sum(-1, keepdims=True)
+        for l in range(L - 2, -1, -1):
+            b[:, l] = (lik[:, l + 1] * b[:, l + 1]) @ self.P.T
+            b[:, l] /= b[:, l].sum(-1, keepdims=True)
+        post = f * b
+        return post / post.sum(-1, keepdims=True)
+
+    def bayes_denoise(self, z: np.ndarray, alpha: float) -> np.ndarray:
+        """Per-token MAP of the exact posterior: the recovery ceiling of any denoiser."""
+        return self.bayes_posterior(z, alpha).argmax(-1)
+
+
+# --------------------------------------------------------------------------- text sources
+def pydoc_text() -> list[str]:
+    """English prose paragraphs of the Python documentation topics bundled with CPython.
+
+    Headings, underlines and indented blocks (code, grammar) are dropped; paragraph
+    lines are joined. About 300k characters.
+    """
+    try:
+        from pydoc_data.topics import topics
+    except ImportError:
+        raise ValueError("the 'pydoc' corpus needs pydoc_data (part of the Python standard "
+                         "library; on Debian install libpython3-stdlib)") from None
+    paras = []
+    for key in sorted(topics):
+        for block in re.split(r"\n\s*\n", topics[key]):
+            lines = block.split("\n")
+            if any(l.startswith((" ", "\t")) for l in lines):
+                continue
+            if len(lines) >= 2 and set(lines[-1].strip()) <= set("*=-~^"):
+                continue
+            text = " ".join(l.strip() for l in lines).strip()
+            if len(text) > 20 and not set(text) <= set("*=-~^ "):
+                paras.append(text)
+    return paras
+
+
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+def split_sentences(paragraphs: list[str]) -> list[str]:
+    """Split paragraphs into sentences at ., ! or ? followed by a capital letter."""
+    out = []
+    for p in paragraphs:
+        p = re.sub(r"\s+", " ", p).strip()
+        out.extend(s.strip() for s in _SENT.split(p) if s.strip())
+    return out
+
+
+def _read_text_source(path: str) -> list[str]:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"corpus path {path} does not exist")
+    files = sorted(p.rglob("*.txt")) if p.is_dir() else [p]
+    if not files:
+        raise ValueError(f"corpus folder {path} holds no *.txt files")
+    paras = []
+    for f in files:
+        text = f.read_text(encoding="utf-8", errors="replace")
+        paras.extend(b for b in re.split(r"\n\s*\n", text) if b.strip())
+    return paras
+
+
+def _read_hf(spec: str) -> list[str]:
+    parts = spec.split(":")
+    path = parts[0]
+    split = parts[1] if len(parts) > 1 and parts[1] else "train"
+    column = parts[2] if len(parts) > 2 else "text"
+    try:
+        import datasets
+    except ImportError:
+        raise ValueError("hf: corpora need the optional 'datasets' package "
+                         "(pip install datasets)") from None
+    if not Path(path).exists():
+        raise FileNotFoundError(f"dataset folder {path} does not exist")
+    ds = datasets.load_from_disk(path)
+    if hasattr(ds, "keys"):
+        if split not in ds:
+            raise ValueError(f"dataset {path} has no split {split!r}; it has {list(ds)}")
+        ds = ds[split]
+    if column not in ds.column_names:
+        raise ValueError(f"dataset {path} has no column {column!r}; it has {ds.column_names}")
+    return list(ds[column])
+
+
+def load_corpus(spec: str) -> list[str]:
+    """Text units (paragraphs or lines) of a text corpus spec: pydoc, text:PATH, hf:PATH."""
+    if spec == "pydoc":
+        return pydoc_text()
+    if spec.startswith("text:"):
+        return _read_text_source(spec[5:])
+    if spec.startswith("hf:"):
+        return _read_hf(spec[3:])
+    raise ValueError(f"unknown corpus {spec!r}; use markov[:K[:m[:seed]]], pydoc, "
+                     f"text:PATH or hf:PATH[:split[:column]]")
+
+
+# --------------------------------------------------------------------------- datasets
+@dataclass
+class DataSpec:
+    """Everything that determines the token sequences of a run (its identity)."""
+
+    corpus: str = "markov"
+    tokenizer: str = "char"            # char | byte | bpe:PATH (ignored for markov)
+    split: str = "blocks"              # blocks | sentences (text corpora)
+    length: int = 32
+    n_train: int | None = None         # count, or
+    fraction: float | None = None      # fraction of the non-test pool
+    n_test: int = 256
+    split_seed: int = 0
+    markov_pool: int = 65536           # sequences drawn from the Markov source
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> None:
+        if self.length < 2:
+            raise ValueError(f"sequence length must be >= 2, got {self.length}")
+        if self.fraction is not None and not (0.0 < self.fraction <= 1.0):
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        if self.n_train is not None and self.n_train < 1:
+            raise ValueError(f"n_train must be >= 1, got {self.n_train}")
+        if self.n_train is not None and self.fraction is not None:
+            raise ValueError("give n_train or fraction, not both")
+        if self.n_test < 0:
+            raise ValueError(f"n_test must be >= 0, got {self.n_test}")
+        if self.split not in ("blocks", "sentences"):
+            raise ValueError(f"split must be 'blocks' or 'sentences', got {self.split!r}")
+
+
+@dataclass
+class Dataset:
+    """Token tensors of a run plus what is needed to reproduce them."""
+
+    train: torch.Tensor          # (n_train, L) long
+    test: torch.Tensor           # (n_test, L) long
+    tokenizer: object
+    spec: DataSpec
+    source: MarkovSource | None = None
+
+    @property
+    def pad_id(self):
+        return self.tokenizer.pad_id
+
+    def identity(self) -> dict:
+        """JSON-able identity: the spec and a hash of the exact training/test tokens."""
+        h = hashlib.sha256()
+        h.update(self.train.numpy().tobytes())
+        h.update(b"|")
+        h.update(self.test.numpy().tobytes())
+        return {"spec": self.spec.to_dict(), "n_train": int(self.train.shape[0]),
+                "n_test": int(self.test.shape[0]), "sha256": h.hexdigest()}
+
+
+def _parse_markov(spec: str) -> MarkovSource:
+    parts = spec.split(":")[1:]
+    try:
+        args = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"markov corpus spec must be markov[:K[:successors[:seed]]], got {spec!r}") from None
+    return MarkovSource(*args)
+
+
+def _sequences_from_text(units: list[str], tok, split: str, length: int) -> np.ndarray:
+    if split == "sentences":
+        seqs = []
+        for s in split_sentences(units):
+            ids = tok.encode(s)
+            if 0 < len(ids) <= length:
+                seqs.append(ids + [tok.pad_id] * (length - len(ids)))
+        if not seqs:
+            raise ValueError(f"no sentence of the corpus fits in length {length}")
+        return np.asarray(seqs, dtype=np.int64)
+    ids = tok.encode(" ".join(re.sub(r"\s+", " ", u).strip() for u in units))
+    n = len(ids) // length
+    if n == 0:
+        raise ValueError(f"the corpus ({len(ids)} tokens) is shorter than one block of {length}")
+    return np.asarray(ids[: n * length], dtype=np.int64).reshape(n, length)
+
+
+def _make_tokenizer(spec: DataSpec, units: list[str], tokenizer_dict: dict | None):
+    if tokenizer_dict is not None:
+        return tokenizer_from_dict(tokenizer_dict)
+    if spec.tokenizer == "char":
+        return CharTokenizer.from_texts(units)
+    if spec.tokenizer == "byte":
+        return ByteTokenizer()
+    if spec.tokenizer.startswith("bpe:"):
+        return BPETokenizer.from_file(spec.tokenizer[4:])
+    raise ValueError(f"unknown tokenizer {spec.tokenizer!r}; use char, byte or bpe:PATH")
+
+
+def build_dataset(spec: DataSpec, tokenizer_dict: dict | None = None) -> Dataset:
+    """Build the nested training subset and disjoint test split of `spec`.
+
+    `tokenizer_dict` (from a checkpoint) reuses a saved tokenizer instead of building
+    one from the corpus; text it cannot encode raises a ValueError naming the symbol.
+    """
+    spec.validate()
+    source = None
+    if spec.corpus == "markov" or spec.corpus.startswith("markov:"):
+        source = _parse_markov(spec.corpus)
+        tok = SymbolTokenizer(source.K)
+        if tokenizer_dict is not None and tokenizer_dict != tok.to_dict():
+            raise ValueError(f"the checkpoint's tokenizer ({tokenizer_dict.get('kind')}) does "
+                             f"not match the corpus {spec.corpus!r} (another vocabulary)")
+        seqs = source.sample(spec.markov_pool, spec.length, seed=spec.split_seed + 1)
+    else:
+        units = load_corpus(spec.corpus)
+        if not units or not any(u.strip() for u in units):
+            raise ValueError(f"corpus {spec.corpus!r} is empty")
+        tok = _make_tokenizer(spec, units, tokenizer_dict)
+        seqs = _sequences_from_text(units, tok, spec.split, spec.length)
+    N = seqs.shape[0]
+    if spec.n_test >= N:
+        raise ValueError(f"n_test={spec.n_test} leaves no training data ({N} sequences)")
+    perm = np.random.default_rng(spec.split_seed).permutation(N)
+    test_idx, pool = perm[: spec.n_test], perm[spec.n_test:]
+    if spec.n_train is not None:
+        if spec.n_train > len(pool):
+            raise ValueError(f"n_train={spec.n_train} exceeds the {len(pool)} available "
+                             f"training sequences")
+        n = spec.n_train
+    elif spec.fraction is not None:
+        n = max(1, int(math.floor(spec.fraction * len(pool))))
+    else:
+        n = len(pool)
+    train = torch.from_numpy(seqs[pool[:n]].copy())
+    test = torch.from_numpy(seqs[test_idx].copy())
+    return Dataset(train, test, tok, spec, source)
+
+
+def dataset_summary(ds: Dataset) -> str:
+    return json.dumps({"train": list(ds.train.shape), "test": list(ds.test.shape),
+                       "vocab_size": ds.tokenizer.vocab_size})
