@@ -1,0 +1,122 @@
+"""Training: memorisation, exact resumption, determinism, checkpoints, curriculum."""
+import math
+
+import pytest
+import torch
+
+from uddm.data import DataSpec
+from uddm.diffusion import make_schedule
+from uddm.model import DiT, get_config
+from uddm.sample import retrieve
+from uddm.train import TrainConfig, load_checkpoint, train, validation_nelbo
+
+SMALL = DataSpec(corpus="markov:16:3:0", length=16, n_train=12, n_test=8, markov_pool=200)
+
+
+def _cfg(**kw):
+    base = dict(model="cpu-xxs", steps=6, batch_size=4, lr=1e-3, warmup=2, ema=0.9,
+                progress=False, eval_batches=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_memorises_a_handful_of_sequences_with_the_nelbo():
+    """cpu-xs, 8 blocks of 32 characters of prose, the paper's loss (eq. 3)."""
+    cfg = TrainConfig(model="cpu-xs", loss="nelbo", steps=1200, batch_size=16, lr=3e-3,
+                      warmup=20, ema=0.0, dropout=0.0, progress=False, eval_batches=1, seed=0)
+    spec = DataSpec(corpus="pydoc", n_train=8, n_test=8, length=32)
+    res = train(cfg, spec)
+    losses = torch.tensor([h["loss"] for h in res.history])
+    assert losses[-100:].mean() < 0.5 * losses[:50].mean()
+    ref = res.dataset.train.repeat(8, 1)
+    out = retrieve(res.model, make_schedule(), ref, 0.25, steps=32, dynamics="greedy",
+                   generator=torch.Generator().manual_seed(0))
+    changed = (out.start != ref).sum().item()
+    recovered = ((out.start != ref) & (out.tokens == ref)).sum().item()
+    assert changed > 300                       # ~0.25 * (1 - 1/K) * 2048 corrupted tokens
+    assert recovered / changed > 0.9
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+    cfg = _cfg(steps=10, dropout=0.1)          # dropout: the global RNG must be restored too
+    full = train(cfg, SMALL, out=tmp_path / "full.pt")
+    half = _cfg(steps=4, dropout=0.1)
+    train(half, SMALL, out=tmp_path / "part.pt")
+    resumed = train(cfg, SMALL, out=tmp_path / "part.pt", resume=tmp_path / "part.pt")
+    for (n, a), b in zip(full.model.named_parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b), n
+    for a, b in zip(full.ema_model.parameters(), resumed.ema_model.parameters()):
+        assert torch.equal(a, b)
+    assert [h["loss"] for h in full.history] == [h["loss"] for h in resumed.history]
+    m1, ck1 = load_checkpoint(tmp_path / "full.pt")
+    m2, ck2 = load_checkpoint(tmp_path / "part.pt")
+    assert ck1["step"] == ck2["step"] == 10
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_same_seed_same_run_different_seed_different():
+    a = train(_cfg(), SMALL)
+    b = train(_cfg(), SMALL)
+    c = train(_cfg(seed=1), SMALL)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+    assert [h["loss"] for h in a.history] != [h["loss"] for h in c.history]
+
+
+def test_checkpoint_is_weights_only_and_complete(tmp_path):
+    res = train(_cfg(loss="x0_ce", eval_every=3), SMALL, out=tmp_path / "c.pt")
+    obj = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert obj["format"] == "uddm-checkpoint-v1"
+    assert obj["tokenizer"] == {"kind": "symbol", "vocab_size": 16}
+    assert obj["data"]["spec"]["corpus"] == "markov:16:3:0" and len(obj["data"]["sha256"]) == 64
+    assert set(obj["rng"]) == {"torch", "cuda", "data", "noise"}
+    assert [h["step"] for h in obj["history"] if "val_nelbo" in h] == [3, 6]
+    ema_model, _ = load_checkpoint(tmp_path / "c.pt", use_ema=True)
+    for a, b in zip(ema_model.parameters(), res.ema_model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_validation_nelbo_at_init_equals_uniform_denoiser_value():
+    """At init x_theta is uniform; the NELBO then has a closed form per (t, z_t == x)."""
+    torch.manual_seed(0)
+    K = 16
+    model = DiT(get_config("cpu-xxs", vocab_size=K))
+    x = torch.randint(K, (64, 16), generator=torch.Generator().manual_seed(0))
+    sch = make_schedule()
+    v = validation_nelbo(model, x, sch, batch_size=64, batches=64, seed=0)
+    # E over t of sum of the two cases, by quadrature over t in [eps, 1]
+    from uddm.diffusion import nelbo_per_token
+    t = torch.linspace(1e-3, 1, 20001, dtype=torch.float64)
+    a = sch.alpha(t)
+    lu = torch.full((t.numel(), 1, K), -math.log(K), dtype=torch.float64)
+    xx = torch.zeros(t.numel(), 1, dtype=torch.long)
+    same = nelbo_per_token(lu, xx, xx, a, sch.dalpha(t))[:, 0]
+    diff = nelbo_per_token(lu, xx, xx + 1, a, sch.dalpha(t))[:, 0]
+    p_same = a + (1 - a) / K
+    integrand = p_same * same + (1 - p_same) * diff
+    expect = torch.trapezoid(integrand, t).item() / (1 - 1e-3)
+    # Monte Carlo over 64 x 64 x 16 tokens with stratified t; generous 5% band
+    assert abs(v - expect) / expect < 0.05, (v, expect)
+
+
+def test_duo_curriculum_training_runs():
+    res = train(_cfg(curriculum_steps=3, steps=5), SMALL)
+    assert all(math.isfinite(h["loss"]) for h in res.history)
+
+
+def test_bad_training_values(tmp_path):
+    with pytest.raises(ValueError, match="loss must be one of"):
+        train(_cfg(loss="mse"), SMALL)
+    with pytest.raises(ValueError, match="longer than the model's length 32"):
+        train(_cfg(), DataSpec(corpus="markov:16:3:0", length=64, n_test=4, markov_pool=50))
+    with pytest.raises(ValueError, match="unknown model configuration 'big'"):
+        train(_cfg(model="big"), SMALL)
+    train(_cfg(steps=2), SMALL, out=tmp_path / "a.pt")
+    other = DataSpec(corpus="markov:16:3:0", length=16, n_train=11, n_test=8, markov_pool=200)
+    with pytest.raises(ValueError, match="data differ"):
+        train(_cfg(steps=4), other, resume=tmp_path / "a.pt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        train(_cfg(), SMALL, resume=tmp_path / "nope.pt")
+    (tmp_path / "t.pt").write_bytes((tmp_path / "a.pt").read_bytes()[:500])
+    with pytest.raises(ValueError, match="truncated"):
+        load_checkpoint(tmp_path / "t.pt")

@@ -1,0 +1,439 @@
+"""One training loop (nanoGPT style): AdamW, linear warm-up, gradient clipping, EMA,
+bf16 autocast on CUDA only, validation NELBO, atomic checkpoints that resume exactly,
+and DistributedDataParallel when launched by `torchrun` (gloo on CPU, nccl on CUDA).
+
+Exact resumption: every random number of a step comes from two CPU generators (batch
+indices; times and corruption) drawn for the *global* batch, plus torch's global
+generator (dropout). All three states, the optimiser, the EMA and the step are saved
+with the configuration, tokenizer and the identity (spec and SHA-256) of the data, so an
+interrupted-and-resumed run ends with exactly the weights of an uninterrupted one. Each
+data-parallel rank takes its slice of the global batch, and the loss is normalised by
+the global count of non-pad tokens, so the data-parallel loss curve equals the
+single-process one at the same global batch (up to float summation order; dropout
+masks differ per rank unless dropout = 0).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import torch
+import torch.nn.functional as F
+
+from memkit.io import atomic_write
+from uddm.data import DataSpec, Dataset, build_dataset
+from uddm.diffusion import (DuoCurriculum, forward_corrupt, make_schedule, nelbo_per_token,
+                            sample_times, x0_cross_entropy_per_token)
+from uddm.model import DiT, ModelConfig, get_config
+
+__all__ = ["TrainConfig", "train", "load_checkpoint", "save_checkpoint", "validation_nelbo",
+           "CKPT_FORMAT", "TrainResult"]
+
+CKPT_FORMAT = "uddm-checkpoint-v1"
+LOSSES = ("nelbo", "x0_ce")
+
+
+@dataclass
+class TrainConfig:
+    """Training hyper-parameters. Paper values: lr 3e-4, warmup 2500, batch 512, ema 0.9999."""
+
+    model: str = "cpu-xs"
+    hidden: int | None = None           # optional overrides of the named configuration
+    blocks: int | None = None
+    heads: int | None = None
+    length: int | None = None
+    dropout: float | None = None
+    loss: str = "nelbo"                 # "nelbo" (eq. 3, the paper's) | "x0_ce" (not the paper's)
+    schedule: str = "loglinear"
+    eps: float = 1e-3
+    antithetic: bool = True
+    steps: int = 1000
+    batch_size: int = 32                # global batch
+    lr: float = 3e-4
+    warmup: int = 100
+    betas: tuple = (0.9, 0.999)
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema: float = 0.999
+    seed: int = 0
+    eval_every: int = 0                 # 0: only at the end
+    eval_batches: int = 4
+    ckpt_every: int = 0                 # 0: only at the end (and on Ctrl-C)
+    curriculum_steps: int = 0           # DUO Gaussian curriculum for the first n steps
+    device: str = "auto"
+    progress: bool = True
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        for f in ("steps", "batch_size", "eval_batches"):
+            if getattr(self, f) < 1:
+                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema decay must be in [0, 1), got {self.ema}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        return get_config(self.model, hidden=self.hidden, blocks=self.blocks, heads=self.heads,
+                          length=self.length, dropout=self.dropout, vocab_size=vocab_size)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in names}
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+
+@dataclass
+class TrainResult:
+    model: DiT                       # raw weights
+    ema_model: DiT                   # EMA weights (a copy)
+    history: list = field(default_factory=list)
+    dataset: Dataset | None = None
+    step: int = 0
+
+
+# --------------------------------------------------------------------------- helpers
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _dist_info():
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _maybe_init_distributed(device_name: str):
+    """Initialise the process group when launched by torchrun with WORLD_SIZE > 1."""
+    import torch.distributed as dist
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or dist.is_initialized():
+        return False
+    cuda = torch.cuda.is_available() and device_name in ("auto", "cuda")
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return True
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class EMA:
+    """Exponential moving average of the parameters (DUO style: list in parameters() order)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.num_updates = 0
+        self.shadow_params = [p.detach().clone() for p in model.parameters()]
+
+    @torch.no_grad()
+    def update(self, model):
+        self.num_updates += 1
+        d = min(self.decay, (1 + self.num_updates) / (10 + self.num_updates))
+        for s, p in zip(self.shadow_params, model.parameters()):
+            s.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    def copy_to(self, model):
+        with torch.no_grad():
+            for s, p in zip(self.shadow_params, model.parameters()):
+                p.copy_(s)
+
+    def state_dict(self):
+        return {"decay": self.decay, "num_updates": self.num_updates,
+                "shadow_params": [s.clone() for s in self.shadow_params]}
+
+    def load_state_dict(self, d):
+        self.decay = d["decay"]
+        self.num_updates = d["num_updates"]
+        for s, v in zip(self.shadow_params, d["shadow_params"]):
+            s.copy_(v)
+
+
+def _loss_terms(model, batch_tokens, inp, alpha, dalpha, sigma, z, loss_kind, device):
+    with _autocast(device):
+        logits = model(inp, sigma)
+    log_x = F.log_softmax(logits.float(), dim=-1)
+    if loss_kind == "nelbo":
+        return nelbo_per_token(log_x, batch_tokens, z, alpha, dalpha)
+    return x0_cross_entropy_per_token(log_x, batch_tokens)
+
+
+@torch.no_grad()
+def validation_nelbo(model, tokens: torch.Tensor, schedule, batch_size: int, batches: int,
+                     seed: int, pad_id=None, device=None) -> float:
+    """NELBO (eq. 3) in nats per non-pad token on `tokens`, with a fixed generator.
+
+    The same seed gives the same times and corruptions at every evaluation, so values
+    along a run are comparable. Always the NELBO, whatever the training loss.
+    """
+    device = device or next(model.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    was = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for _ in range(batches):
+            idx = torch.randint(tokens.shape[0], (batch_size,), generator=g)
+            x = tokens[idx]
+            t = sample_times(batch_size, g, schedule.eps)
+            alpha, dalpha = schedule.alpha(t), schedule.dalpha(t)
+            z = forward_corrupt(x, alpha, model.config.vocab_size, g)
+            x, z = x.to(device), z.to(device)
+            alpha, dalpha = alpha.to(device), dalpha.to(device)
+            per = _loss_terms(model, x, z, alpha, dalpha, -torch.log(alpha), z, "nelbo", device)
+            mask = torch.ones_like(x, dtype=torch.bool) if pad_id is None else x != pad_id
+            total += float((per * mask).sum())
+            count += int(mask.sum())
+    finally:
+        model.train(was)
+    return total / max(count, 1)
+
+
+# --------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path, *, model, ema, optimizer, step, cfg, model_cfg, dataset,
+                    gens, history, rng_states=None) -> None:
+    """Write a checkpoint atomically. Only tensors and JSON-able data (weights_only-safe)."""
+    obj = {
+        "format": CKPT_FORMAT,
+        "step": int(step),
+        "model_config": model_cfg.to_dict(),
+        "train_config": cfg.to_dict(),
+        "tokenizer": dataset.tokenizer.to_dict(),
+        "data": dataset.identity(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "ema": ema.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "rng": {
+            "torch": rng_states if rng_states is not None else [torch.get_rng_state()],
+            "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+            "data": gens["data"].get_state(),
+            "noise": gens["noise"].get_state(),
+        },
+        "history": history,
+    }
+    with atomic_write(path) as fh:
+        torch.save(obj, fh)
+
+
+def _read_checkpoint(path, map_location="cpu") -> dict:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"checkpoint {path} is truncated or not a uddm checkpoint ({first})") from None
+    if not isinstance(obj, dict) or obj.get("format") != CKPT_FORMAT:
+        raise ValueError(f"{path} is not a uddm checkpoint (format "
+                         f"{obj.get('format') if isinstance(obj, dict) else type(obj).__name__!r})")
+    return obj
+
+
+def load_checkpoint(path, use_ema: bool = True, map_location="cpu"):
+    """Load a uddm checkpoint without running pickled code.
+
+    Returns (model in eval mode, checkpoint dict). With `use_ema` the EMA weights are
+    loaded (what the paper samples from); otherwise the raw weights.
+    """
+    obj = _read_checkpoint(path, map_location)
+    model = DiT(ModelConfig.from_dict(obj["model_config"]))
+    model.load_state_dict(obj["model"])
+    if use_ema:
+        params = list(model.parameters())
+        shadow = obj["ema"]["shadow_params"]
+        if len(shadow) != len(params):
+            raise ValueError(f"checkpoint {path}: EMA does not match the model")
+        with torch.no_grad():
+            for p, s in zip(params, shadow):
+                p.copy_(s)
+    return model.to(map_location).eval(), obj
+
+
+# --------------------------------------------------------------------------- the loop
+def train(cfg: TrainConfig, data: DataSpec, out=None, resume=None,
+          dataset: Dataset | None = None, callback=None) -> TrainResult:
+    """Train a DiT on `data`; write the checkpoint to `out` (if given).
+
+    `resume`: a checkpoint path to continue from (up to `cfg.steps` total steps; the
+    data must be the same, checked by SHA-256). `dataset`: a prebuilt dataset (skips
+    building it from `data`). `callback(step, record)` is called after each logged step.
+    """
+    cfg.validate()
+    _maybe_init_distributed(cfg.device)
+    rank, world = _dist_info()
+    device = _resolve_device(cfg.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if cfg.batch_size % world:
+        raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {world} processes")
+
+    ck = _read_checkpoint(resume) if resume is not None else None
+    tok_dict = ck["tokenizer"] if ck is not None else None
+    # the model length fixes the data length when the user gave none
+    probe_len = cfg.length or get_config(cfg.model).length
+    if data.length is None:
+        data = replace(data, length=probe_len)
+    if data.length > probe_len:
+        raise ValueError(f"sequence length {data.length} is longer than the model's "
+                         f"length {probe_len} (configuration {cfg.model!r})")
+    if dataset is None:
+        dataset = build_dataset(data, tokenizer_dict=tok_dict)
+    if ck is not None and ck["data"]["sha256"] != dataset.identity()["sha256"]:
+        raise ValueError(f"the data differ from those of checkpoint {resume} "
+                         f"(spec {ck['data']['spec']})")
+    K = dataset.tokenizer.vocab_size
+    model_cfg = cfg.model_config(K)
+    if ck is not None and ck["model_config"] != model_cfg.to_dict():
+        raise ValueError(f"checkpoint {resume} has model {ck['model_config']}, "
+                         f"not {model_cfg.to_dict()} (another vocabulary or configuration?)")
+
+    torch.manual_seed(cfg.seed + rank)
+    model = DiT(model_cfg).to(device)
+    ema_model = DiT(model_cfg).to(device)     # built before any RNG state is restored
+    ema = EMA(model, cfg.ema)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
+                            weight_decay=cfg.weight_decay)
+    gens = {"data": torch.Generator().manual_seed(cfg.seed),
+            "noise": torch.Generator().manual_seed(cfg.seed + 1_000_003)}
+    schedule = make_schedule(cfg.schedule, cfg.eps)
+    curriculum = DuoCurriculum(K) if cfg.curriculum_steps > 0 else None
+    history: list = []
+    step = 0
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        ema.load_state_dict(ck["ema"])
+        step = ck["step"]
+        history = list(ck["history"])
+        gens["data"].set_state(ck["rng"]["data"])
+        gens["noise"].set_state(ck["rng"]["noise"])
+        states = ck["rng"]["torch"]
+        torch.set_rng_state(states[rank] if len(states) == world else states[0])
+        if device.type == "cuda" and ck["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(ck["rng"]["cuda"])
+
+    ddp_model = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    pad = dataset.pad_id
+    train_x = dataset.train
+    eval_x = dataset.test if dataset.test.shape[0] > 0 else dataset.train
+    B, b = cfg.batch_size, cfg.batch_size // world
+    lo, hi = rank * b, (rank + 1) * b
+
+    def evaluate():
+        ema.copy_to(ema_model)
+        return validation_nelbo(ema_model, eval_x, schedule, min(B, 256), cfg.eval_batches,
+                                seed=cfg.seed + 7, pad_id=pad, device=device)
+
+    def checkpoint():
+        if out is None:
+            return
+        rng_states = [torch.get_rng_state()]
+        if world > 1:
+            import torch.distributed as dist
+            rng_states = [torch.empty_like(rng_states[0]) for _ in range(world)]
+            dist.all_gather(rng_states, torch.get_rng_state())
+        if rank == 0:
+            save_checkpoint(out, model=model, ema=ema, optimizer=opt, step=step, cfg=cfg,
+                            model_cfg=model_cfg, dataset=dataset, gens=gens,
+                            history=history, rng_states=rng_states)
+
+    pbar = None
+    if cfg.progress and rank == 0:
+        from tqdm.auto import tqdm
+        pbar = tqdm(total=cfg.steps, initial=step, desc=f"uddm {model_cfg.name}",
+                    dynamic_ncols=True)
+    model.train()
+    t_last, tok_count = time.perf_counter(), 0
+    try:
+        while step < cfg.steps:
+            # ---- the global batch, identical on every rank; each rank takes its slice
+            idx = torch.randint(train_x.shape[0], (B,), generator=gens["data"])
+            x = train_x[idx]
+            t = sample_times(B, gens["noise"], cfg.eps, cfg.antithetic)
+            if curriculum is not None and step < cfg.curriculum_steps:
+                soft, z, alpha, dalpha = curriculum.sample(x, t, gens["noise"])
+                inp = soft[lo:hi].to(device)
+            else:
+                alpha, dalpha = schedule.alpha(t), schedule.dalpha(t)
+                z = forward_corrupt(x, alpha, K, gens["noise"])
+                inp = z[lo:hi].to(device)
+            mask_all = torch.ones_like(x, dtype=torch.bool) if pad is None else x != pad
+            n_tok = int(mask_all.sum())
+            xs, zs = x[lo:hi].to(device), z[lo:hi].to(device)
+            a_s, da_s = alpha[lo:hi].float().to(device), dalpha[lo:hi].float().to(device)
+            mask = mask_all[lo:hi].to(device)
+            # ---- forward / backward
+            lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup > 0 else cfg.lr
+            for g in opt.param_groups:
+                g["lr"] = lr
+            per = _loss_terms(ddp_model, xs, inp, a_s, da_s, -torch.log(a_s), zs, cfg.loss, device)
+            loss_sum = (per * mask).sum()
+            loss = loss_sum * (world / max(n_tok, 1))   # DDP averages -> global token mean
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip) \
+                if cfg.grad_clip > 0 else torch.tensor(float("nan"))
+            opt.step()
+            ema.update(model)
+            step += 1
+            # ---- logging: the global mean loss
+            lval = loss_sum.detach().float()
+            if world > 1:
+                import torch.distributed as dist
+                dist.all_reduce(lval)
+            rec = {"step": step, "loss": float(lval) / max(n_tok, 1), "lr": lr,
+                   "grad_norm": float(gnorm)}
+            tok_count += n_tok
+            if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.steps:
+                rec["val_nelbo"] = evaluate()
+                now = time.perf_counter()
+                rec["tokens_per_s"] = tok_count / max(now - t_last, 1e-9)
+                t_last, tok_count = now, 0
+            history.append(rec)
+            if pbar is not None:
+                pbar.update(1)
+                post = {"loss": f"{rec['loss']:.4f}"}
+                if "val_nelbo" in rec:
+                    post["val_nelbo"] = f"{rec['val_nelbo']:.4f}"
+                pbar.set_postfix(post)
+            if callback is not None:
+                callback(step, rec)
+            if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.steps:
+                checkpoint()
+    except KeyboardInterrupt:
+        checkpoint()
+        raise
+    finally:
+        if pbar is not None:
+            pbar.close()
+    checkpoint()
+    ema.copy_to(ema_model)
+    ema_model.eval()
+    return TrainResult(model=model, ema_model=ema_model, history=history, dataset=dataset,
+                       step=step)
+
