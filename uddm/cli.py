@@ -1,0 +1,344 @@
+"""The `uddm` command: train, sample, recover, entropy, configs.
+
+Every wrong value (unknown configuration, empty corpus, sequence longer than the model,
+fraction outside (0, 1], missing or truncated checkpoint, text from another vocabulary)
+prints one line `Error: ...` and exits with status 2. Checkpoints are read with
+`torch.load(weights_only=True)`: no pickled code runs.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import torch
+
+from memkit.cli import UserError, one_line_errors
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+def main():
+    """Uniform-state discrete diffusion language model (UDDM).
+
+    \b
+    A typical session (CPU, a few minutes):
+      uddm configs                                   # named models and their sizes
+      uddm train --config cpu-xs --corpus pydoc --n-train 64 --steps 1500 \\
+                 --lr 3e-3 --out runs/pydoc64.pt     # memorise 64 blocks of prose
+      uddm recover --checkpoint runs/pydoc64.pt --t 0.25 --split train
+      uddm recover --checkpoint runs/pydoc64.pt --t 0.25 --split test
+      uddm sample  --checkpoint runs/pydoc64.pt --n 4
+      uddm entropy --checkpoint runs/pydoc64.pt --n 64
+
+    Corpora: markov[:K[:successors[:seed]]] (synthetic, known entropy rate),
+    pydoc (English prose bundled with Python, offline), text:PATH (file or folder of
+    *.txt), hf:PATH[:split[:column]] (a `datasets` dataset saved on disk).
+    """
+
+
+# --------------------------------------------------------------------------- configs
+@main.command(context_settings=CONTEXT)
+@click.option("--vocab-size", type=int, default=30522, show_default=True,
+              help="K used for the embedding and output layers (30522 = bert-base-uncased).")
+@one_line_errors
+def configs(vocab_size):
+    """List the named model configurations with their parameter counts."""
+    from uddm.model import parameter_table
+    if vocab_size < 2:
+        raise UserError(f"--vocab-size must be >= 2, got {vocab_size}")
+    click.echo(f"{'name':<8} {'hidden':>6} {'blocks':>6} {'heads':>5} {'length':>6} "
+               f"{'cond':>4} {'dropout':>7} {'params (K=' + str(vocab_size) + ')':>20}")
+    for name, c, n in parameter_table(vocab_size):
+        click.echo(f"{name:<8} {c.hidden:>6} {c.blocks:>6} {c.heads:>5} {c.length:>6} "
+                   f"{c.cond_dim:>4} {c.dropout:>7} {n / 1e6:>18.3f} M")
+
+
+# --------------------------------------------------------------------------- train
+@main.command(context_settings=CONTEXT)
+@click.option("--config", "model", default="cpu-xs", show_default=True,
+              help="Named model configuration (see `uddm configs`).")
+@click.option("--corpus", default="markov", show_default=True,
+              help="markov[:K[:m[:seed]]] | pydoc | text:PATH | hf:PATH[:split[:column]].")
+@click.option("--tokenizer", default="char", show_default=True,
+              help="char (built from the corpus) | byte | bpe:PATH/tokenizer.json.")
+@click.option("--split", "split_mode", type=click.Choice(["blocks", "sentences"]),
+              default="blocks", show_default=True,
+              help="Text to sequences: packed blocks of the model length, or one sentence each.")
+@click.option("--length", type=int, default=None, help="Sequence length (default: the model's).")
+@click.option("--n-train", type=int, default=None, help="Training sequences (nested subset).")
+@click.option("--fraction", type=float, default=None, help="Training fraction in (0, 1].")
+@click.option("--n-test", type=int, default=256, show_default=True, help="Held-out sequences.")
+@click.option("--split-seed", type=int, default=0, show_default=True,
+              help="Seed of the one shuffle that defines nested subsets and the test split.")
+@click.option("--loss", type=click.Choice(["nelbo", "x0_ce"]), default="nelbo", show_default=True,
+              help="nelbo = the paper's eq. 3; x0_ce = -log x_theta(x) (faster on CPU, NOT the paper's).")
+@click.option("--steps", type=int, default=1000, show_default=True, help="Total optimiser steps.")
+@click.option("--batch-size", type=int, default=32, show_default=True, help="Global batch.")
+@click.option("--lr", type=float, default=3e-4, show_default=True)
+@click.option("--warmup", type=int, default=100, show_default=True, help="Linear warm-up steps.")
+@click.option("--grad-clip", type=float, default=1.0, show_default=True)
+@click.option("--ema", type=float, default=0.999, show_default=True, help="EMA decay.")
+@click.option("--dropout", type=float, default=None, help="Override the model's dropout.")
+@click.option("--schedule", type=click.Choice(["loglinear", "cosine"]), default="loglinear",
+              show_default=True)
+@click.option("--curriculum-steps", type=int, default=0, show_default=True,
+              help="Use DUO's Gaussian curriculum for the first N steps.")
+@click.option("--eval-every", type=int, default=0, help="Validation NELBO every N steps (0: at the end).")
+@click.option("--ckpt-every", type=int, default=0, help="Checkpoint every N steps (0: at the end).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Checkpoint path.")
+@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+              help="Continue from this checkpoint (its configuration and data) up to --steps.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@one_line_errors
+def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_test, split_seed,
+          loss, steps, batch_size, lr, warmup, grad_clip, ema, dropout, schedule,
+          curriculum_steps, eval_every, ckpt_every, seed, device, out, resume, no_progress):
+    """Train a model; the checkpoint holds config, tokenizer, data identity and RNG state.
+
+    Launch data-parallel with `torchrun --nproc_per_node N -m uddm.cli train ...`
+    (gloo on CPU, nccl on CUDA); --batch-size is the global batch.
+    """
+    from uddm.data import DataSpec
+    from uddm.train import TrainConfig, _read_checkpoint
+    from uddm.train import train as run_train
+
+    if resume is not None:
+        ck = _read_checkpoint(resume)
+        cfg = TrainConfig.from_dict(ck["train_config"])
+        cfg.steps, cfg.progress, cfg.device = steps, not no_progress, device
+        spec = DataSpec(**ck["data"]["spec"])
+        if ck["step"] >= steps:
+            raise UserError(f"checkpoint {resume} is already at step {ck['step']} >= --steps {steps}")
+    else:
+        cfg = TrainConfig(model=model, length=None, dropout=dropout, loss=loss,
+                          schedule=schedule, steps=steps, batch_size=batch_size, lr=lr,
+                          warmup=warmup, grad_clip=grad_clip, ema=ema, seed=seed,
+                          eval_every=eval_every, ckpt_every=ckpt_every,
+                          curriculum_steps=curriculum_steps, device=device,
+                          progress=not no_progress)
+        from uddm.model import get_config
+        mlen = get_config(model).length
+        if length is not None and length > mlen:
+            raise UserError(f"sequence length {length} is longer than the model's length "
+                            f"{mlen} (configuration {model!r})")
+        spec = DataSpec(corpus=corpus, tokenizer=tokenizer, split=split_mode, length=length,
+                        n_train=n_train, fraction=fraction, n_test=n_test,
+                        split_seed=split_seed)
+    res = run_train(cfg, spec, out=out, resume=resume)
+    last = res.history[-1]
+    click.echo(f"step {res.step}: loss {last['loss']:.4f} ({cfg.loss}), validation NELBO "
+               f"{last.get('val_nelbo', float('nan')):.4f} nats/token, "
+               f"{res.dataset.train.shape[0]} training sequences, K={res.dataset.tokenizer.vocab_size}"
+               f" -> {out}")
+
+
+# --------------------------------------------------------------------------- shared
+def _load(checkpoint, raw_weights, device):
+    from uddm.train import load_checkpoint
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    model, ck = load_checkpoint(checkpoint, use_ema=not raw_weights, map_location=dev)
+    from uddm.diffusion import make_schedule
+    tcfg = ck["train_config"]
+    return model, ck, make_schedule(tcfg.get("schedule", "loglinear"), tcfg.get("eps", 1e-3)), dev
+
+
+def _dataset(ck):
+    from uddm.data import DataSpec, build_dataset
+    ds = build_dataset(DataSpec(**ck["data"]["spec"]), tokenizer_dict=ck["tokenizer"])
+    if ds.identity()["sha256"] != ck["data"]["sha256"]:
+        raise UserError("the rebuilt data differ from the checkpoint's (corpus changed on disk?)")
+    return ds
+
+
+def _references(ck, model, split, n, reference_file, seed):
+    from uddm.data import tokenizer_from_dict
+    tok = tokenizer_from_dict(ck["tokenizer"])
+    L = model.config.length
+    if reference_file is not None:
+        p = Path(reference_file)
+        if not p.is_file():
+            raise UserError(f"reference file {reference_file} does not exist")
+        lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+        if not lines:
+            raise UserError(f"reference file {reference_file} is empty")
+        rows = []
+        for l in lines:
+            ids = tok.encode(l)
+            if len(ids) > L:
+                raise UserError(f"reference of {len(ids)} tokens is longer than the model's "
+                                f"length {L}: {l[:30]!r}")
+            if len(ids) < L:
+                if tok.pad_id is None:
+                    raise UserError(f"reference of {len(ids)} tokens is shorter than {L} and "
+                                    f"the tokenizer has no pad")
+                ids = ids + [tok.pad_id] * (L - len(ids))
+            rows.append(ids)
+        return torch.tensor(rows, dtype=torch.long)[:n], tok
+    ds = _dataset(ck)
+    x = ds.train if split == "train" else ds.test
+    if x.shape[0] == 0:
+        raise UserError(f"the checkpoint's {split} split is empty")
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(x.shape[0], generator=g)[:n]
+    return x[idx], tok
+
+
+def _fmt(mean, se, n):
+    return f"{mean:.4f} ± {se:.4f} (n={n})"
+
+
+# --------------------------------------------------------------------------- sample
+@main.command(context_settings=CONTEXT)
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--n", type=int, default=4, show_default=True, help="Number of sequences.")
+@click.option("--steps", type=int, default=128, show_default=True, help="Reverse steps.")
+@click.option("--dynamics", type=click.Choice(["ancestral", "greedy"]), default="ancestral",
+              show_default=True)
+@click.option("--final", type=click.Choice(["greedy", "ancestral"]), default="greedy",
+              show_default=True, help="Final step: greedy tail or ancestral with alpha_s = 1.")
+@click.option("--top-p", type=float, default=None, help="Nucleus filtering of x_theta.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--raw-weights", is_flag=True, help="Use the raw weights instead of the EMA.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the samples (JSON: text, tokens, entropies).")
+@one_line_errors
+def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, raw_weights, device, out):
+    """Generate sequences from uniform noise and print them with their entropy (eq. 13)."""
+    from uddm.data import tokenizer_from_dict
+    from uddm.measures import mean_and_se
+    from uddm.sample import generate
+    if n < 1:
+        raise UserError(f"--n must be >= 1, got {n}")
+    model, ck, schedule, dev = _load(checkpoint, raw_weights, device)
+    tok = tokenizer_from_dict(ck["tokenizer"])
+    g = torch.Generator(device=dev).manual_seed(seed)
+    res = generate(model, schedule, n, steps=steps, batch_size=batch_size, generator=g,
+                   dynamics=dynamics, final=final, top_p=top_p)
+    seq_h = res.entropy.sum(-1)
+    for i in range(n):
+        click.echo(f"[{i}] H={float(seq_h[i]):.3f} nats | {tok.decode(res.tokens[i].tolist())}")
+    click.echo(f"sequence entropy {_fmt(*mean_and_se(seq_h.cpu()))}")
+    if out:
+        from memkit.io import atomic_write_json
+        atomic_write_json(out, {"text": [tok.decode(r.tolist()) for r in res.tokens],
+                                "tokens": res.tokens.tolist(),
+                                "token_entropy": res.entropy.tolist()})
+
+
+# --------------------------------------------------------------------------- recover
+@main.command(context_settings=CONTEXT)
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--t", "t", type=float, default=0.25, show_default=True,
+              help="Corruption time (fraction of tokens redrawn = 1 - alpha_t).")
+@click.option("--t-start", type=float, default=None,
+              help="Model start time (default = --t; Experiment 1 fixes it small).")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
+@click.option("--reference-file", type=click.Path(dir_okay=False), default=None,
+              help="Use these lines (one reference each) instead of the checkpoint's data.")
+@click.option("--n", type=int, default=64, show_default=True, help="Reference sequences.")
+@click.option("--steps", type=int, default=128, show_default=True)
+@click.option("--dynamics", type=click.Choice(["greedy", "ancestral"]), default="greedy",
+              show_default=True)
+@click.option("--final", type=click.Choice(["greedy", "ancestral"]), default="greedy",
+              show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--raw-weights", is_flag=True)
+@click.option("--device", default="auto", show_default=True)
+@one_line_errors
+def recover(checkpoint, t, t_start, split, reference_file, n, steps, dynamics, final,
+            batch_size, seed, raw_weights, device):
+    """Corrupt references at time t, run the reverse process, report recovery (eq. 12)."""
+    from uddm.measures import exact_match, mean_and_se
+    from uddm.sample import retrieve
+    if n < 1:
+        raise UserError(f"--n must be >= 1, got {n}")
+    model, ck, schedule, dev = _load(checkpoint, raw_weights, device)
+    ref, tok = _references(ck, model, split, n, reference_file, seed)
+    g = torch.Generator(device=dev).manual_seed(seed)
+    res = retrieve(model, schedule, ref.to(dev), t, steps=steps, t_start=t_start,
+                   dynamics=dynamics, final=final, batch_size=batch_size,
+                   pad_id=tok.pad_id, generator=g)
+    mask = None if tok.pad_id is None else res.reference != tok.pad_id
+    what = reference_file or f"{split} split"
+    click.echo(f"recovery rate (eq. 12) on {what}, t={t}: {_fmt(*mean_and_se(res.recovery.cpu()))}")
+    click.echo(f"unstable rate: {_fmt(*mean_and_se(res.unstable.cpu()))}")
+    click.echo(f"exact match: {float(exact_match(res.reference, res.tokens, mask).double().mean()):.4f}")
+    changed = res.start != res.reference
+    if mask is not None:
+        changed &= mask
+    rec = changed & (res.tokens == res.reference)
+    unrec = changed & (res.tokens != res.reference)
+    if rec.any():
+        click.echo(f"token entropy of recovered positions: {float(res.entropy[rec].mean()):.4f} nats")
+    if unrec.any():
+        click.echo(f"token entropy of unrecovered positions: {float(res.entropy[unrec].mean()):.4f} nats")
+    spec = ck["data"]["spec"]["corpus"]
+    if reference_file is None and spec.startswith("markov"):
+        from uddm.data import _parse_markov
+        from uddm.measures import recovery_rate
+        src = _parse_markov(spec)
+        alpha = float(schedule.alpha(torch.tensor(float(t), dtype=torch.float64)))
+        bayes = torch.from_numpy(src.bayes_denoise(res.start.cpu().numpy(), alpha))
+        click.echo(f"exact Bayes denoiser ceiling: "
+                   f"{_fmt(*mean_and_se(recovery_rate(res.reference.cpu(), res.start.cpu(), bayes)))}")
+
+
+# --------------------------------------------------------------------------- entropy
+@main.command(context_settings=CONTEXT)
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--n", type=int, default=64, show_default=True, help="Sequences per set.")
+@click.option("--sets", default="train,test,generated", show_default=True,
+              help="Comma-separated: train, test, generated.")
+@click.option("--t", "t", type=float, default=1e-5, show_default=True,
+              help="Model time at which x_theta is evaluated.")
+@click.option("--steps", type=int, default=128, show_default=True, help="Steps for generated.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--raw-weights", is_flag=True)
+@click.option("--device", default="auto", show_default=True)
+@one_line_errors
+def entropy(checkpoint, n, sets, t, steps, seed, raw_weights, device):
+    """Token and sequence conditional entropy (eq. 13) of training, test and generated data.
+
+    Prints the per-token mean and the sequence entropy (sum over positions) with standard
+    errors, and the entropy gap mean(generated) - mean(train).
+    """
+    from uddm.measures import mean_and_se
+    from uddm.sample import generate, token_entropy
+    names = [s.strip() for s in sets.split(",") if s.strip()]
+    bad = [s for s in names if s not in ("train", "test", "generated")]
+    if bad or not names:
+        raise UserError(f"unknown set {bad[0] if bad else sets!r}; use train, test, generated")
+    if not 0.0 < t <= 1.0:
+        raise UserError(f"--t must be in (0, 1], got {t}")
+    model, ck, schedule, dev = _load(checkpoint, raw_weights, device)
+    seq_means = {}
+    for name in names:
+        if name == "generated":
+            g = torch.Generator(device=dev).manual_seed(seed)
+            H = generate(model, schedule, n, steps=steps, generator=g).entropy
+            mask = None
+        else:
+            x, tok = _references(ck, model, name, n, None, seed)
+            H = token_entropy(model, x.to(dev), schedule, t)
+            mask = None if tok.pad_id is None else (x != tok.pad_id).to(H.device)
+        if mask is not None:
+            H = H * mask
+        seq = H.sum(-1).cpu()
+        per_tok = (seq / (mask.sum(-1).cpu() if mask is not None else H.shape[1])).double()
+        seq_means[name] = mean_and_se(seq)[0]
+        click.echo(f"{name:<9} sequence entropy {_fmt(*mean_and_se(seq))}   "
+                   f"per token {_fmt(*mean_and_se(per_tok))}")
+    if "generated" in seq_means and "train" in seq_means:
+        click.echo(f"entropy gap (generated - train): {seq_means['generated'] - seq_means['train']:.4f} nats")
+
+
+if __name__ == "__main__":
+    main()
