@@ -98,12 +98,12 @@ class LayerNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=x.device.type, enabled=False):
-            y = F.layer_norm(x.float(), [self.dim])
-        return y * self.weight[None, None, :]
+            return F.layer_norm(x.float(), [self.dim], weight=self.weight.float())
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return x * (1 + scale) + shift
+    """x (1 + scale) + shift, in one fused pass."""
+    return torch.addcmul(shift, x, 1 + scale)
 
 
 class Rotary(nn.Module):
@@ -131,10 +131,12 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 def apply_rotary(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
-    """q, k: (B, H, L, D); cos, sin: (L, D)."""
+    """q, k: (..., L, D); cos, sin: (L, D). Rotate-half form: x cos + rotate_half(x) sin."""
     cos = cos.to(q.dtype)
     sin = sin.to(q.dtype)
-    return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+    qk = torch.stack((q, k))                      # one pass for both
+    qk = torch.addcmul(qk * cos, rotate_half(qk), sin)
+    return qk[0], qk[1]
 
 
 class EmbeddingLayer(nn.Module):
@@ -202,8 +204,10 @@ class DDiTBlock(nn.Module):
          gate_mlp) = self.adaLN_modulation(c)[:, None].chunk(6, dim=2)
         h = modulate(self.norm1(x), shift_msa, scale_msa).to(x.dtype)
         qkv = self.attn_qkv(h).view(B, L, 3, self.n_heads, D // self.n_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)           # (B, H, L, hd) each
-        q, k = apply_rotary(q, k, *rotary)
+        qkv = qkv.permute(2, 0, 3, 1, 4)                        # (3, B, H, L, hd)
+        cos, sin = rotary
+        qk = torch.addcmul(qkv[:2] * cos.to(qkv.dtype), rotate_half(qkv[:2]), sin.to(qkv.dtype))
+        q, k, v = qk[0], qk[1], qkv[2]
         a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=False)
         a = a.transpose(1, 2).reshape(B, L, D)
         x = x + self.dropout1(gate_msa * self.attn_out(a))
