@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from memkit.cli import UserError, one_line_errors
+from memkit.cli import OneLineErrorGroup, UserError, one_line_errors
 from memkit.io import atomic_write
 
 DATA_MODELS = ("random", "features", "archetypes")
@@ -26,13 +26,13 @@ DATA_MODELS = ("random", "features", "archetypes")
 def _positive(name):
     def check(ctx, param, value):
         if value is not None and value <= 0:
-            raise click.BadParameter(f"must be > 0, got {value}", param_hint=f"--{name}")
+            raise UserError(f"--{name} must be > 0, got {value}")
         return value
 
     return check
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=OneLineErrorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="genmem", prog_name="amsim")
 def main():
     """Binary associative memories: store patterns, then watch them be retrieved.

@@ -83,30 +83,89 @@ def pl_gradient_terms(J: np.ndarray, patterns: np.ndarray, beta: float) -> Gradi
     return GradientTerms(hebb, marg)
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _fused_weights(H, X, beta, W):
-    """W = X * (1 - tanh(beta X H)) elementwise; returns sum softplus(-2 beta X H).
+@njit(parallel=True, cache=True)
+def _fused_weights(H, X, c, one, two, W):
+    """W = X * (1 - tanh(beta X H)) = X * 2 / (1 + exp(c X H)) elementwise, c = 2 beta.
 
-    H : local fields (P, N); X : patterns (P, N). With a = -2 beta D:
-    softplus(a) = max(a, 0) + log1p(exp(-|a|)), 1 - tanh(beta D) = 2 sigmoid(a).
+    H : local fields (P, N); X : patterns (P, N). Scalars come in the arrays'
+    dtype so float32 stays float32. exp overflows to inf for hopeless
+    patterns, giving weight 2 / inf = 0 (exact in the limit), never NaN.
     """
     P, N = H.shape
+    for mu in prange(P):
+        for i in range(N):
+            x = X[mu, i]
+            W[mu, i] = x * two / (one + np.exp(c * x * H[mu, i]))
+
+
+@njit(parallel=True, cache=True)
+def _fused_weights_and_loss(H, X, c, one, two, W):
+    """`_fused_weights` plus the sum of softplus(-c X H) (eq. 10), overflow-free.
+
+    With a = -2 beta D: softplus(a) = max(a, 0) + log1p(exp(-|a|)) and
+    1 - tanh(beta D) = 2 sigmoid(a), both from one exp(-|a|).
+    """
+    P, N = H.shape
+    zero = one - one
     partial = np.zeros(P)
     for mu in prange(P):
         acc = 0.0
         for i in range(N):
             x = X[mu, i]
-            a = -2.0 * beta * x * H[mu, i]
-            if a >= 0:
-                e = np.exp(-a)
-                acc += a + np.log1p(e)
-                W[mu, i] = x * (2.0 / (1.0 + e))
-            else:
-                e = np.exp(a)
-                acc += np.log1p(e)
-                W[mu, i] = x * (2.0 * e / (1.0 + e))
+            a = -c * x * H[mu, i]
+            e = np.exp(-abs(a))
+            acc += max(a, zero) + np.log1p(e)
+            num = e if a < zero else one
+            W[mu, i] = x * two * num / (one + e)
         partial[mu] = acc
     return partial.sum()
+
+
+@njit(parallel=True, cache=True)
+def _fused_weights_rescaled(H, X, c, one, shift, exp_shift, W):
+    """Weights of row i divided by 2 sigmoid(shift[i]): W = X * sigmoid(a) / sigmoid(s).
+
+    a = -c X H = -2 beta D; with s = min(max_mu a, 0) per row the largest weight
+    of the row is O(1), so the gradient *direction* of each row stays exact
+    even when every margin is so wide that the plain weights underflow:
+    sigmoid(a) / sigmoid(s) = (e^s + 1) / (e^s + e^(s - a)).
+    """
+    P, N = H.shape
+    for mu in prange(P):
+        for i in range(N):
+            x = X[mu, i]
+            es = exp_shift[i]
+            W[mu, i] = x * (es + one) / (es + np.exp(shift[i] + c * x * H[mu, i]))
+
+
+def _row_direction(J, ws, beta):
+    """A gradient whose rows point exactly along the rows of dF/dJ (l2 = 0).
+
+    Rows are rescaled by positive factors (see `_fused_weights_rescaled`), so
+    only row directions are meaningful: used by the normalised schedule.
+    """
+    X, H, W, G = ws.X, ws.H, ws.W, ws.G
+    t = X.dtype.type
+    np.matmul(X, J.T, out=H)
+    a_top = (-2.0 * beta) * _column_min_of_product(X, H)
+    shift = np.minimum(a_top, 0.0).astype(X.dtype)
+    _fused_weights_rescaled(H, X, t(2.0 * beta), t(1.0), shift, np.exp(shift), W)
+    np.matmul(W.T, X, out=G)
+    G *= t(-1.0)
+    np.fill_diagonal(G, 0.0)
+    return G
+
+
+@njit(cache=True)
+def _column_min_of_product(X, H):
+    P, N = H.shape
+    out = np.full(N, np.inf)
+    for mu in range(P):
+        for i in range(N):
+            d = X[mu, i] * H[mu, i]
+            if d < out[i]:
+                out[i] = d
+    return out
 
 
 class _Workspace:
@@ -120,13 +179,15 @@ class _Workspace:
         self.G = np.empty((N, N), dtype=dtype)
 
 
-def pl_objective_and_gradient(J, patterns, beta, l2=0.0, workspace=None):
+def pl_objective_and_gradient(J, patterns, beta, l2=0.0, workspace=None, with_loss=True):
     """Training objective F(J) = L(J)/P + l2 ||J||_F^2 and its gradient, fast.
 
     L is eq. 10; dividing by P makes step sizes independent of the number of
     patterns, and the L2 term follows plmDCA's convention (lambda per sample
     average). Two BLAS products (H = X J^T, G = W^T X) around one fused
     Numba pass. The gradient's diagonal is zero, so a zero diagonal stays zero.
+    With `with_loss=False` the objective is not evaluated (F is NaN): the
+    gradient alone needs one exp per entry, the objective a log1p as well.
 
     Returns
     -------
@@ -136,17 +197,22 @@ def pl_objective_and_gradient(J, patterns, beta, l2=0.0, workspace=None):
     """
     ws = workspace if workspace is not None else _Workspace(patterns, np.asarray(J).dtype)
     X, H, W, G = ws.X, ws.H, ws.W, ws.G
+    t = X.dtype.type
     P = X.shape[0]
     Jc = J if J.dtype == X.dtype else J.astype(X.dtype)
     np.matmul(X, Jc.T, out=H)
-    loss = _fused_weights(H, X, X.dtype.type(beta), W)
+    if with_loss:
+        F = _fused_weights_and_loss(H, X, t(2.0 * beta), t(1.0), t(2.0), W) / P
+    else:
+        _fused_weights(H, X, t(2.0 * beta), t(1.0), t(2.0), W)
+        F = np.nan
     np.matmul(W.T, X, out=G)
-    G *= X.dtype.type(-beta / P)
+    G *= t(-beta / P)
     np.fill_diagonal(G, 0.0)
-    F = loss / P
     if l2 > 0:
-        F += l2 * float(np.vdot(Jc, Jc))
-        G += X.dtype.type(2.0 * l2) * Jc
+        if with_loss:
+            F += l2 * float(np.vdot(Jc, Jc))
+        G += t(2.0 * l2) * Jc
         np.fill_diagonal(G, 0.0)
     return float(F), G
 
@@ -255,10 +321,10 @@ def train_pseudo_likelihood(
         J = check_couplings(J0).astype(dtype, copy=True)
         if J.shape != (N, N):
             raise ValueError(f"J0 has shape {J.shape}, expected ({N}, {N})")
-    if learning_rate is None:
+    if learning_rate is None and solver == "gd":
         bound = lipschitz_bound(xi, beta)
         learning_rate = 1.0 / bound if schedule == "constant" else 1.0 / np.sqrt(bound)
-    lr = check_positive_float("learning_rate", learning_rate)
+    lr = check_positive_float("learning_rate", learning_rate) if learning_rate is not None else None
 
     ws = _Workspace(xi, dtype)
     # Hebbian term of eq. 11 per pattern: constant during training
@@ -300,14 +366,20 @@ def _progress_bar(total, enabled, desc):
 
 
 def _gradient_descent(J, ws, beta, l2, schedule, lr, n_steps, record_every, record, progress):
+    rescaled = schedule == "normalised" and l2 == 0
     with _progress_bar(n_steps, progress, "PL gradient descent") as bar:
         for step in range(n_steps + 1):
-            F, G = pl_objective_and_gradient(J, None, beta, l2, ws)
-            if step % record_every == 0 or step == n_steps:
+            recording = step % record_every == 0 or step == n_steps
+            if recording:
+                F, G = pl_objective_and_gradient(J, None, beta, l2, ws)
                 record(step, J, F, G)
                 bar.set_postfix(loss=f"{F:.4g}", refresh=False)
-            if step == n_steps:
-                break
+                if step == n_steps:
+                    break
+            if rescaled:
+                G = _row_direction(J, ws, beta)
+            elif not recording:
+                _, G = pl_objective_and_gradient(J, None, beta, l2, ws, with_loss=False)
             if schedule == "constant":
                 J -= J.dtype.type(lr) * G
             else:

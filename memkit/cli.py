@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Callable
 
 import click
@@ -32,3 +33,24 @@ def one_line_errors(func: Callable) -> Callable:
             raise UserError(msg) from None
 
     return wrapper
+
+
+class OneLineErrorGroup(click.Group):
+    """A click group whose usage errors print one line (`Error: ...`), no usage block.
+
+    click normally prints the usage and a hint before a bad-option message; a
+    scientist scanning a log wants the one line that names the bad value.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)

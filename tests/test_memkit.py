@@ -1,0 +1,56 @@
+import os
+
+import numpy as np
+import pytest
+
+from memkit import (
+    atomic_write,
+    atomic_write_json,
+    binary_entropy,
+    binary_entropy_from_logit,
+    categorical_entropy,
+    config_hash,
+    overlap,
+    recovery_rate,
+    unstable_rate,
+)
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    p = tmp_path / "f.txt"
+    p.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(p, "w") as fh:
+            fh.write("new")
+            raise RuntimeError("killed")
+    assert p.read_text() == "old"
+    assert os.listdir(tmp_path) == ["f.txt"]  # no temporary file left behind
+    atomic_write_json(p, {"a": np.float64(1.5)})
+    assert '"a": 1.5' in p.read_text()
+
+
+def test_config_hash_is_order_independent():
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_entropies():
+    p = np.array([0.0, 0.5, 1.0, 0.2])
+    np.testing.assert_allclose(binary_entropy(p), [0, np.log(2), 0, -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))])
+    x = np.array([-800.0, -3.0, 0.0, 2.0, 800.0])
+    pp = 1 / (1 + np.exp(-x[1:4]))
+    np.testing.assert_allclose(binary_entropy_from_logit(x)[1:4], binary_entropy(pp), rtol=1e-12)
+    assert binary_entropy_from_logit(x)[0] == 0 and binary_entropy_from_logit(x)[-1] == 0
+    z = np.array([[0.0, 0.0, 0.0, 0.0], [1000.0, 0.0, -np.inf, 0.0]])
+    np.testing.assert_allclose(categorical_entropy(z), [np.log(4), 0.0], atol=1e-12)
+
+
+def test_recovery_and_unstable_rates_eq12():
+    ref = np.array([[1, 2, 3, 4], [1, 1, 1, 1]])
+    cor = np.array([[9, 2, 9, 4], [1, 1, 1, 1]])
+    fin = np.array([[1, 2, 7, 5], [1, 1, 1, 1]])
+    r = recovery_rate(ref, cor, fin)
+    assert r[0] == 0.5 and np.isnan(r[1])  # no corrupted position: undefined
+    u = unstable_rate(ref, cor, fin)
+    assert u[0] == 0.5 and u[1] == 0.0
+    assert overlap(np.array([1, -1, 1, 1]), np.array([1, 1, 1, 1])) == 0.5

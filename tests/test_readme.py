@@ -1,0 +1,23 @@
+"""The README's Python examples run as written."""
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_python_examples_run():
+    blocks = python_blocks()
+    assert blocks, "README has no python example"
+    for code in blocks:
+        exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+
+
+def test_ci_runs_the_readme_test_command():
+    text = README.read_text()
+    assert "<!-- test-command -->" in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "test-command" in ci
