@@ -365,8 +365,9 @@ def train(cfg: TrainConfig, data: DataSpec, out=None, resume=None,
     pbar = None
     if cfg.progress and rank == 0:
         from tqdm.auto import tqdm
+        # disable=None: a bar on a terminal, nothing when output is redirected
         pbar = tqdm(total=cfg.steps, initial=step, desc=f"uddm {model_cfg.name}",
-                    dynamic_ncols=True)
+                    dynamic_ncols=True, disable=None, mininterval=0.5)
     model.train()
     t_last, tok_count = time.perf_counter(), 0
     try:
