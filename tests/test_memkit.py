@@ -54,3 +54,22 @@ def test_recovery_and_unstable_rates_eq12():
     u = unstable_rate(ref, cor, fin)
     assert u[0] == 0.5 and u[1] == 0.0
     assert overlap(np.array([1, -1, 1, 1]), np.array([1, 1, 1, 1])) == 0.5
+
+
+def test_result_cache_computes_once_and_resumes(tmp_path):
+    from memkit.cache import ResultCache
+
+    calls = []
+
+    def work(x):
+        calls.append(x)
+        return {"value": x * 2}
+
+    cache = ResultCache(tmp_path / "c")
+    cfg = {"x": 3, "name": "a"}
+    assert cache.compute(cfg, lambda: work(3)) == {"value": 6}
+    assert cache.compute({"name": "a", "x": 3}, lambda: work(3)) == {"value": 6}
+    assert calls == [3] and cfg in cache
+    # a torn file is treated as missing and recomputed
+    cache.path(cfg).write_text("{not json")
+    assert cache.compute(cfg, lambda: work(3)) == {"value": 6} and calls == [3, 3]
