@@ -1,0 +1,40 @@
+"""Slow scientific checks (pytest -m slow): generalisation on the Markov source vs exact Bayes."""
+import math
+
+import pytest
+import torch
+
+from uddm.data import DataSpec
+from uddm.diffusion import make_schedule
+from uddm.measures import recovery_rate
+from uddm.sample import retrieve
+from uddm.train import TrainConfig, train
+
+
+@pytest.mark.slow
+def test_markov_model_approaches_but_never_beats_the_exact_bayes_denoiser():
+    """cpu-xs on 19,744 Markov sequences (NELBO, 3000 steps, ~2 min on one core).
+
+    Per-token accuracy of any denoiser is bounded by the exact posterior's MAP (up to
+    sampling error); a generalising model gets most of the Bayes recovery (measured 0.82
+    vs 0.90 at t = 0.1), far above copying (0).
+    """
+    cfg = TrainConfig(model="cpu-xs", loss="nelbo", steps=3000, batch_size=32, lr=3e-3,
+                      warmup=50, ema=0.99, dropout=0.0, progress=False, eval_batches=2)
+    spec = DataSpec(corpus="markov", length=32, n_test=256, markov_pool=20000)
+    res = train(cfg, spec)
+    sch = make_schedule()
+    src = res.dataset.source
+    x = res.dataset.test
+    for t in (0.1, 0.25):
+        out = retrieve(res.ema_model, sch, x, t, steps=32, generator=torch.Generator().manual_seed(1))
+        alpha = float(sch.alpha(torch.tensor(t, dtype=torch.float64)))
+        bayes = torch.from_numpy(src.bayes_denoise(out.start.numpy(), alpha))
+        r_model = out.recovery.nanmean().item()
+        r_bayes = recovery_rate(x, out.start, bayes).nanmean().item()
+        assert r_model > 0.7 * r_bayes, (t, r_model, r_bayes)
+        acc_model = (out.tokens == x).double().mean().item()
+        acc_bayes = (bayes == x).double().mean().item()
+        n = x.numel()
+        se = math.sqrt(acc_bayes * (1 - acc_bayes) / n)
+        assert acc_model <= acc_bayes + 5 * se, (t, acc_model, acc_bayes)
