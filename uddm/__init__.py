@@ -1,6 +1,6 @@
 """uddm: a uniform-state discrete diffusion language model (PyTorch).
 
-The science is in ../shared/docs/science-uddm.md (equation numbers of the paper
+The science is in docs/science-uddm.md (equation numbers of the paper
 "Language Diffusion Models are Associative Memories Capable of Retrieving Unseen Data").
 
     uddm.diffusion  schedules, forward corruption (eq. 1), reverse posterior (eq. 2),

@@ -1,6 +1,6 @@
 """The mathematics of uniform-state discrete diffusion, one equation per function.
 
-Notation follows ../shared/docs/science-uddm.md (equation numbers of the paper):
+Notation follows docs/science-uddm.md (equation numbers of the paper):
 K = vocabulary size, alpha_t = probability that a token is kept, alpha'_t its time
 derivative (< 0), x_theta = the network's distribution over the clean token.
 
