@@ -86,7 +86,7 @@ def test_first_step_from_zero_is_hebbs_rule():
 
 
 def test_one_row_matches_independent_logistic_regression():
-    sklearn = pytest.importorskip("sklearn.linear_model")
+    import sklearn.linear_model as sklearn
     xi = random_patterns(60, 15, seed=10)
     beta, l2 = 0.7, 0.05
     J, hist = train_pseudo_likelihood(xi, beta=beta, l2=l2, solver="lbfgs", n_steps=500)
