@@ -14,6 +14,7 @@ Modules, each with one job:
     memory     estimator classes: HebbianMemory, PseudoLikelihoodMemory, ...
     dynamics   synchronous / asynchronous / Glauber dynamics, many trials
     basins     basin curves, basin radius, census of attractors
+    retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
     theory     one-step Hebbian error, AGS overlap, Gardner capacity
     io         save / load networks (.npz, no pickle, atomic)
     plots      the standard figures
@@ -48,6 +49,7 @@ from amsim.network import (
     total_conditional_entropy,
 )
 from amsim.patterns import ArchetypeModel, RandomFeaturesModel, flip_bits, random_patterns
+from amsim.retrieval import AMRetriever
 from amsim.theory import (
     ags_alpha_c,
     ags_overlap,

@@ -15,8 +15,6 @@ import numpy as np
 
 from amsim._validate import as_rng, as_spins, check_positive_int
 from amsim.dynamics import run_dynamics
-from amsim.patterns import flip_bits
-from memkit.measures import overlap, recovery_rate
 
 
 def _couplings(net_or_J):
@@ -32,12 +30,14 @@ class BasinCurve:
     recovery : (F, R, T) fraction of flipped bits back at their reference value
         (NaN where k = 0)
     converged : (F, R, T) bool, the trial ended on a fixed point
+    record : the full `memkit.protocol.RetrievalRecord` (states, entropies)
     """
 
     fractions: np.ndarray
     overlap: np.ndarray
     recovery: np.ndarray
     converged: np.ndarray
+    record: "RetrievalRecord | None" = None
 
     def mean_overlap(self, absolute: bool = False) -> np.ndarray:
         """(F,) mean final overlap over references and trials."""
@@ -95,37 +95,33 @@ def basin_curve(net_or_J, references, fractions, n_trials: int = 10, mode: str =
                 seed=None, **dynamics) -> BasinCurve:
     """Measure the basins of `references` (R, N) at each flipped fraction.
 
+    This is the shared retrieval protocol (`memkit.protocol.run_retrieval`)
+    driving the network through `amsim.retrieval.AMRetriever`: the same code
+    measures a diffusion model's recovery.
+
     Parameters
     ----------
     net_or_J : an AssociativeMemory or a coupling matrix
     references : (R, N) +-1 configurations (training or test examples, features)
     fractions : increasing flipped fractions in [0, 1]
     n_trials : corrupted copies per reference and fraction
-    mode, dynamics : passed to `run_dynamics` (max_sweeps, order, tie, beta ...)
+    mode : "async", "sync" or "glauber"
+    dynamics : passed to `run_dynamics` (max_sweeps, order, tie, beta ...)
     seed : int or Generator (which bits flip, and the dynamics' randomness)
     """
-    J = _couplings(net_or_J)
-    if mode == "glauber" and "beta" not in dynamics and hasattr(net_or_J, "beta"):
-        dynamics["beta"] = net_or_J.beta
+    from amsim.retrieval import AMRetriever
+    from memkit.protocol import run_retrieval
+
     refs = as_spins("references", references, ndim=(2,))
     n_trials = check_positive_int("n_trials", n_trials)
     f = np.asarray(fractions, dtype=float)
     if f.ndim != 1 or f.size == 0 or np.any((f < 0) | (f > 1)):
         raise ValueError(f"fractions must be a non-empty 1-D list in [0, 1], got {fractions!r}")
-    rng = as_rng(seed)
-    R, N = refs.shape
-    tiled = np.repeat(refs, n_trials, axis=0)
-    ov = np.empty((f.size, R, n_trials))
-    rec = np.empty((f.size, R, n_trials))
-    conv = np.empty((f.size, R, n_trials), dtype=bool)
-    for a, frac in enumerate(f):
-        k = int(round(frac * N))
-        start = flip_bits(tiled, k, seed=rng)
-        res = run_dynamics(J, start, mode, seed=rng, **dynamics)
-        ov[a] = overlap(res.states, tiled).reshape(R, n_trials)
-        rec[a] = recovery_rate(tiled, start, res.states).reshape(R, n_trials)
-        conv[a] = res.converged.reshape(R, n_trials)
-    return BasinCurve(f, ov, rec, conv)
+    beta = dynamics.pop("beta", None)
+    model = AMRetriever(net_or_J, beta=beta, **dynamics)
+    rec = run_retrieval(model, refs, f, n_trials=n_trials, dynamics=mode, seed=as_rng(seed))
+    overlap_ = 2.0 * rec.agreement() - 1.0          # m = (1/N) sum_i x_i sigma_i for +-1 states
+    return BasinCurve(f, overlap_, rec.recovery(), rec.info["converged"].astype(bool), rec)
 
 
 # ------------------------------------------------------------------ census

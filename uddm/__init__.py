@@ -10,13 +10,16 @@ The science is in docs/science-uddm.md (equation numbers of the paper
     uddm.train      the training loop and checkpoints
     uddm.sample     generation and retrieval
     uddm.measures   tensor versions of the shared measures (eqs. 12, 13)
+    uddm.retrieval  the model as a memkit.protocol.Retriever (shared with amsim)
     uddm.cli        the `uddm` command
 """
 from uddm.diffusion import (CosineSchedule, LogLinearSchedule, forward_corrupt,
                             gaussian_to_uniform, make_schedule, nelbo_per_token,
                             reverse_posterior)
 from uddm.model import CONFIGS, DiT, ModelConfig, count_parameters, get_config, load_duo_checkpoint
+from uddm.retrieval import DiffusionRetriever
 
 __all__ = ["CosineSchedule", "LogLinearSchedule", "forward_corrupt", "gaussian_to_uniform",
            "make_schedule", "nelbo_per_token", "reverse_posterior", "CONFIGS", "DiT",
-           "ModelConfig", "count_parameters", "get_config", "load_duo_checkpoint"]
+           "ModelConfig", "count_parameters", "get_config", "load_duo_checkpoint",
+           "DiffusionRetriever"]

@@ -1,0 +1,74 @@
+"""The diffusion model as a `memkit.protocol.Retriever`.
+
+Levels are diffusion times t: a reference is corrupted by the forward process
+at t (eq. 1) and the reverse process runs from t (or a fixed `t_start`, as in
+Experiment 1) down to t0. Dynamics "deterministic" is greedy (argmax of the
+posterior at every step), "stochastic" is ancestral sampling (float64,
+Gumbel-max). The entropies are those of x_theta at the end state (eq. 13).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from memkit.protocol import Denoised
+from uddm.diffusion import forward_corrupt, make_schedule
+from uddm.sample import reverse_process
+
+
+def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed(int(rng.integers(0, 2**63 - 1)))
+    return g
+
+
+class DiffusionRetriever:
+    """Adapter that lets `memkit.protocol.run_retrieval` probe a diffusion model.
+
+    Parameters
+    ----------
+    model : a `uddm.model.DiT`
+    schedule : noise schedule (default: log-linear, eps = 1e-3)
+    steps : reverse steps from the start time to t0
+    t_start : model start time; None starts at the corruption time (Experiment 2)
+    final : "greedy" or "ancestral" last step
+    batch_size : sequences per forward pass
+    top_p : optional nucleus filtering of x_theta
+    """
+
+    def __init__(self, model, schedule=None, steps: int = 32, t_start: float | None = None,
+                 final: str = "greedy", batch_size: int = 64, top_p: float | None = None):
+        self.model = model
+        self.schedule = schedule if schedule is not None else make_schedule()
+        self.steps = steps
+        self.t_start = t_start
+        self.final = final
+        self.batch_size = batch_size
+        self.top_p = top_p
+        self.device = next(model.parameters()).device
+
+    def corrupt(self, references, level, rng):
+        if not 0.0 < level <= 1.0:
+            raise ValueError(f"corruption time t must be in (0, 1], got {level!r}")
+        K = self.model.config.vocab_size
+        x = torch.as_tensor(np.asarray(references), dtype=torch.long, device=self.device)
+        if int(x.max()) >= K or int(x.min()) < 0:
+            raise ValueError(f"reference token id {int(x.max())} is outside the model's vocabulary of {K}")
+        alpha = float(self.schedule.alpha(torch.tensor(float(level), dtype=torch.float64)))
+        return forward_corrupt(x, alpha, K, _torch_generator(rng, self.device)).cpu().numpy()
+
+    def denoise(self, corrupted, level, dynamics, rng) -> Denoised:
+        mode = {"deterministic": "greedy", "stochastic": "ancestral"}.get(dynamics, dynamics)
+        if mode not in ("greedy", "ancestral"):
+            raise ValueError(f"dynamics must be 'deterministic', 'stochastic', 'greedy' or 'ancestral', "
+                             f"got {dynamics!r}")
+        g = _torch_generator(rng, self.device)
+        t_start = level if self.t_start is None else self.t_start
+        z = torch.as_tensor(np.asarray(corrupted), dtype=torch.long, device=self.device)
+        tokens, ent = [], []
+        for i in range(0, z.shape[0], self.batch_size):
+            out = reverse_process(self.model, self.schedule, z[i:i + self.batch_size], t_start, self.steps,
+                                  dynamics=mode, final=self.final, top_p=self.top_p, generator=g)
+            tokens.append(out.tokens.cpu())
+            ent.append(out.entropy.cpu())
+        return Denoised(torch.cat(tokens).numpy(), torch.cat(ent).double().numpy(), {})
