@@ -49,9 +49,13 @@ def as_spins(name: str, x, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:
 
 
 def as_rng(seed) -> np.random.Generator:
-    """A numpy Generator from a Generator, an int seed or None (fresh entropy)."""
+    """A numpy Generator from a Generator, an int seed, a list of ints or None (fresh entropy)."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
         return np.random.default_rng(seed)
-    raise ValueError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    if isinstance(seed, (list, tuple)) and seed and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in seed):
+        return np.random.default_rng([int(s) for s in seed])   # e.g. [seed, N, P]
+    raise ValueError(f"seed must be an int, a list of non-negative ints, a numpy Generator or None, "
+                     f"got {seed!r}")

@@ -229,6 +229,8 @@ class TrainingHistory:
     grad_norm : (T,) Frobenius norm of dF/dJ
     hebbian_norm, margin_norm : (T,) Frobenius norms of the two terms of eq. 11
         (per pattern, i.e. divided by P, like F)
+    learning_rate : the step size used (the automatic one if none was given;
+        None for L-BFGS)
     """
 
     step: list = field(default_factory=list)
@@ -238,9 +240,11 @@ class TrainingHistory:
     grad_norm: list = field(default_factory=list)
     hebbian_norm: list = field(default_factory=list)
     margin_norm: list = field(default_factory=list)
+    learning_rate: float | None = None
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v) for k, v in self.__dict__.items()}
+        """The recorded series as arrays (the learning rate as a 0-d array)."""
+        return {k: np.asarray(v if v is not None else np.nan) for k, v in self.__dict__.items()}
 
     def __len__(self) -> int:
         return len(self.step)
@@ -331,7 +335,7 @@ def train_pseudo_likelihood(
     hebb_term = -(beta / P) * (ws.X.T.astype(np.float64) @ ws.X.astype(np.float64))
     np.fill_diagonal(hebb_term, 0.0)
     hebb_norm = float(np.linalg.norm(hebb_term))
-    history = TrainingHistory()
+    history = TrainingHistory(learning_rate=lr if solver == "gd" else None)
 
     def record(step, J, F, G):
         D = ws.X * ws.H  # fields of the last evaluation at this J

@@ -150,6 +150,7 @@ class PseudoLikelihoodMemory(AssociativeMemory):
     ----------
     J_ : (N, N) learned couplings (asymmetric in general)
     history_ : TrainingHistory (loss, min margin per row, row norms, gradient-term norms)
+    learning_rate_ : the step size used (the automatic safe step when learning_rate is None)
     """
 
     rule = "pl"
@@ -173,6 +174,7 @@ class PseudoLikelihoodMemory(AssociativeMemory):
             learning_rate=self.learning_rate, n_steps=self.n_steps,
             record_every=self.record_every, J0=J0, dtype=np.dtype(self.dtype), progress=progress,
         )
+        self.learning_rate_ = self.history_.learning_rate
         return self
 
 

@@ -192,3 +192,16 @@ def test_training_is_deterministic_and_rejects_bad_values():
         PseudoLikelihoodMemory(l2=-0.1).fit(xi)
     with pytest.raises(ValueError, match="only \\+1 and -1"):
         PseudoLikelihoodMemory().fit(np.zeros((3, 4)))
+
+
+def test_automatic_learning_rate_is_exposed():
+    xi = random_patterns(20, 30, seed=18)
+    from amsim.learning import lipschitz_bound
+
+    net = PseudoLikelihoodMemory(n_steps=3).fit(xi)
+    assert net.learning_rate_ == pytest.approx(1 / lipschitz_bound(xi, 1.0))
+    assert PseudoLikelihoodMemory(n_steps=3, learning_rate=0.2).fit(xi).learning_rate_ == 0.2
+    # a list of ints seeds a Generator too (e.g. [seed, N, P])
+    np.testing.assert_array_equal(random_patterns(3, 5, seed=[1, 2]), random_patterns(3, 5, seed=[1, 2]))
+    with pytest.raises(ValueError, match="seed must be"):
+        random_patterns(3, 5, seed="x")
