@@ -133,9 +133,9 @@ def draw(res, s, out):
             y0.append(sm["f0"]["mean"]); e0.append(sm["f0"]["sem"])
             y1.append(sm["flip"]["mean"]); e1.append(sm["flip"]["sem"])
         ax.errorbar(xs, y0, yerr=e0, color=f"C{j}", marker="o", ms=4, capsize=2, lw=1.5,
-                    label=f"N = {N}, start at the pattern")
+                    label=f"N = {N}, from the pattern")
         ax.errorbar(xs, y1, yerr=e1, color=f"C{j}", marker="s", ms=3.5, capsize=2, lw=1, ls="--",
-                    mfc="white", label=f"N = {N}, start with {s['flip']:.0%} flipped")
+                    mfc="white", label=f"N = {N}, {s['flip']:.0%} flipped")
         data["hebb"][str(N)] = {"alpha": xs, "overlap_from_pattern": y0, "sem_from_pattern": e0,
                                 "overlap_from_flipped": y1, "sem_from_flipped": e1,
                                 "ags_at_alpha": np.round(amsim.ags_overlap(np.asarray(xs)), 6).tolist()}
@@ -143,7 +143,7 @@ def draw(res, s, out):
     ax.set_ylabel("final overlap m with the stored pattern")
     ax.set_title("Hebb's rule: retrieval breaks down near alpha_c = 0.138", fontsize=10)
     ax.set_ylim(-0.05, 1.05)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=6.5, loc="lower left")
     ax.grid(alpha=0.3)
     # --- PL
     ax, bx = axes[1], axes[2]
@@ -156,9 +156,9 @@ def draw(res, s, out):
             y1.append(sm["flip"]["mean"]); e1.append(sm["flip"]["sem"])
             fp.append(sm["fixed_points"]); sb.append(sm["stable_bits"])
         ax.errorbar(xs, y0, yerr=e0, color=f"C{j}", marker="o", ms=4, capsize=2, lw=1.5,
-                    label=f"N = {N}, start at the pattern")
+                    label=f"N = {N}, from the pattern")
         ax.errorbar(xs, y1, yerr=e1, color=f"C{j}", marker="s", ms=3.5, capsize=2, lw=1, ls="--",
-                    mfc="white", label=f"N = {N}, start with {s['flip']:.0%} flipped")
+                    mfc="white", label=f"N = {N}, {s['flip']:.0%} flipped")
         bx.plot(xs, fp, color=f"C{j}", marker="o", ms=4, lw=1.5, label=f"N = {N}: patterns that are fixed points")
         bx.plot(xs, sb, color=f"C{j}", marker="^", ms=4, lw=1, ls=":", label=f"N = {N}: stable bits (xi_i h_i > 0)")
         data["pl"][str(N)] = {"alpha": xs, "overlap_from_pattern": y0, "sem_from_pattern": e0,
@@ -170,19 +170,20 @@ def draw(res, s, out):
         x.set_ylim(-0.05, 1.05)
         x.grid(alpha=0.3)
     ax.set_ylabel("final overlap m with the stored pattern")
-    ax.set_title("Pseudo-likelihood: retrieval up to alpha ~ 2 (from the pattern);\n"
-                 "tiny basins near capacity (from flipped starts)", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title("Pseudo-likelihood: retrieval from the pattern up to alpha ~ 1.5-1.9;\n"
+                 "from 5% flipped starts it is lost much earlier", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
     bx.set_ylabel("fraction")
-    bx.set_title("PL: stored patterns that are exact fixed points,\nand bits that are stable", fontsize=10)
-    bx.legend(fontsize=7, loc="lower left")
+    bx.set_title("PL: stored patterns that are exact fixed points\n(a pattern is lost once one of its N rows fails)",
+                 fontsize=10)
+    bx.legend(fontsize=7, loc="center left")
     cap = (f"Asynchronous dynamics (random order, at most {s['max_sweeps']} sweeps) started at up to {s['refs']} "
            f"stored patterns per network; error bars: standard error over patterns. Hebb: N = {s['hebb_sizes']}, "
            f"alpha = {s['hebb_loads'][0]}..{s['hebb_loads'][-1]}; PL (beta = {BETA}, L-BFGS, at most "
            f"{s['pl_iters']} iterations): N = {s['pl_sizes']}, alpha = {s['pl_loads']}; seeds per point "
            f"{s['seeds']} (base seed {s['seed']}).")
     fig.suptitle("Retrieval overlap against load, Hebb vs pseudo-likelihood\n" + textwrap.fill(cap, 190), fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.tight_layout()
     save_figure(fig, out / f"{NAME}.png")
     save_data(out / f"{NAME}.json", data)
 

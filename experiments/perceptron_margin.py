@@ -186,7 +186,8 @@ def unit_train(cfg):
         record_every=cfg["record_every"], callback=callback)
     h0, h = hist0.as_arrays(), hist.as_arrays()
     ins = (h0["step"] > 0) & (h0["step"] < cfg["record_every"])
-    h = {k: np.concatenate([h[k][:1], h0[k][ins], h[k][1:]]) for k in h}
+    per_step = [k for k in h if np.ndim(h[k]) >= 1 and len(h[k]) == len(h["step"])]  # skip scalars
+    h = {k: np.concatenate([h[k][:1], h0[k][ins], h[k][1:]]) for k in per_step}
     rec["share"] = [rec["share"][0]] + list(np.asarray(early["share"])[ins]) + rec["share"][1:]
     idx = log_spaced_indices(h["step"])
     mm = h["min_margin"][idx]
@@ -320,9 +321,9 @@ def fig_training(res, s, out):
             m = np.asarray(r["min_margin_rows"])
             keep = st > 0
             mean, lo, hi = m.mean(axis=1), m.min(axis=1), m.max(axis=1)
-            ax.plot(st[keep], mean[keep], color=color, lw=2, label=f"PL, {sched} step: mean over rows")
+            ax.plot(st[keep], mean[keep], color=color, lw=2, label=f"PL, {sched} step (mean over rows)")
             ax.fill_between(st[keep], lo[keep], hi[keep], color=color, alpha=0.15, lw=0,
-                            label="min-max over rows")
+                            label="shaded: min to max over rows" if sched == "normalised" else None)
             gap = (kmax[None, :] - m).mean(axis=1)
             axes[1, c].plot(st[keep], np.maximum(gap[keep], 1e-4), color=color, lw=2,
                             label=f"PL, {sched} step")
@@ -330,19 +331,22 @@ def fig_training(res, s, out):
                         "min_margin_lo": floats(lo[keep]), "min_margin_hi": floats(hi[keep]),
                         "gap_to_max_margin": floats(gap[keep]),
                         "row_norm_mean": r["row_norm_mean"][1:] if st[0] == 0 else r["row_norm_mean"]}
-        ax.axhline(kmax.mean(), color="k", ls="--", lw=1.2,
-                   label=f"exact max margin (AdaTron), mean {kmax.mean():.3f}")
-        ax.axhline(kg, color="C3", ls=":", lw=1.5, label=f"Gardner kappa_opt({aprime:.3f}) = {kg:.3f}")
+        ax.axhline(kmax.mean(), color="k", ls="--", lw=1.2, label="exact max margin (AdaTron), mean")
+        ax.axhline(kg, color="C3", ls=":", lw=1.5, label="Gardner's kappa_opt(P/(N-1))")
+        ax.text(0.03, 0.97, f"exact max margin: {kmax.mean():.3f}\nGardner kappa_opt({aprime:.3f}) = {kg:.3f}",
+                transform=ax.transAxes, ha="left", va="top", fontsize=8,
+                bbox=dict(boxstyle="round", fc="white", ec="0.7", alpha=0.9))
         ax.set_xscale("log")
         ax.set_ylim(max(-1.0, ax.get_ylim()[0]), None)
         ax.set_title(f"alpha = P/N = {a} (P = {mm['P']}, N = {s['N']})", fontsize=10)
         ax.set_xlabel("gradient step t")
-        ax.set_ylabel("normalised min margin  min_mu Delta_i^mu")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.set_ylabel(r"min margin of row i: $\min_\mu \Delta_i^\mu$")
+        if c == 0:
+            ax.legend(fontsize=7, loc="lower right")
         axes[1, c].set_xscale("log")
         axes[1, c].set_yscale("log")
         axes[1, c].set_xlabel("gradient step t")
-        axes[1, c].set_ylabel("gap to exact max margin\nmean_i (kappa_i^max - min_mu Delta_i^mu)")
+        axes[1, c].set_ylabel(r"gap $\langle \kappa_i^{\max} - \min_\mu \Delta_i^\mu \rangle_{\rm rows}$")
         axes[1, c].legend(fontsize=8)
         axes[1, c].grid(alpha=0.3, which="both")
         # row norm, constant step only (normalised step: ||J_i|| grows linearly by construction)
@@ -357,7 +361,7 @@ def fig_training(res, s, out):
                 label=f"fit a + b ln t, b = {slope:.2f}")
         ax.set_xscale("log")
         ax.set_xlabel("gradient step t (log axis: a straight line is log t growth)")
-        ax.set_ylabel("row norm ||J_i|| (mean over rows)")
+        ax.set_ylabel(r"row norm $\|J_i\|$ (mean over rows)")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         d["final_min_margin_rows"] = {sched: res["train"][(a, sched)]["final_min_margin"]
@@ -373,7 +377,7 @@ def fig_training(res, s, out):
         "Row 1: min margin of each row approaching its exact max margin and Gardner's kappa_opt "
         "(evaluated at the load per row P/(N-1)).  Row 2: the gap shrinking (slowly, ~1/log t, for the "
         "constant step).  Row 3: ||J_i|| grows like log t under the constant step.", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.tight_layout()
     save_figure(fig, out / f"{NAME}_training.png")
     save_data(out / f"{NAME}_training.json", data)
 
@@ -415,7 +419,7 @@ def fig_capacity(res, s, out):
               for v in data["max_margin"].values())
     ax.set_ylim(-0.1, max(1.2, top + 0.15))
     ax.set_xlabel("load per row  alpha' = P / (N - 1)")
-    ax.set_ylabel("max margin kappa = max_J min_mu Delta_i^mu")
+    ax.set_ylabel(r"max margin of a row  $\kappa_i = \max_{J_i} \min_\mu \Delta_i^\mu$")
     ax.set_title("Largest achievable margin vs load (AdaTron, each row exactly)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -435,20 +439,22 @@ def fig_capacity(res, s, out):
         bx.errorbar(xs, fr, yerr=err, fmt="o", ms=4, capsize=3, color=f"C{j}",
                     label=f"N = {N}: LP feasibility, {len(sep)} rows per point")
         cov = [cover_separable_probability(int(round(x * (N - 1))), N - 1) for x in aa]
-        bx.plot(aa, cov, color=f"C{j}", lw=1, ls="--", label=f"Cover's formula, N - 1 = {N - 1} inputs")
+        bx.plot(aa, cov, color=f"C{j}", lw=1, ls="--",
+                label=f"Cover's formula, N - 1 = {N - 1} inputs" + (" (an upper bound: +-1 patterns are not\n"
+                                                                   "in general position)" if j == 0 else ""))
         data["separable"][str(N)] = {"alpha_per_row": floats(xs), "fraction": floats(fr), "binomial_se": floats(err),
                                      "cover_alpha": floats(aa), "cover_probability": floats(cov)}
     bx.axvline(2.0, color="C3", ls=":", lw=1.2, label="Gardner / Cover, N -> inf: alpha_c(0) = 2")
     bx.set_xlabel("load per row  alpha' = P / (N - 1)")
     bx.set_ylabel("fraction of rows that can store all P patterns")
     bx.set_title("Capacity at kappa = 0: which rows are linearly separable", fontsize=10)
-    bx.legend(fontsize=7, loc="lower left")
+    bx.legend(fontsize=7, loc="upper right")
     bx.grid(alpha=0.3)
     caption(fig, 
         f"Max margin vs load on Gardner's curve. Loads alpha = P/N = {s['cap_loads']}, N = {s['cap_sizes']}, "
         f"error bars = row-to-row sd (seeds per N: {s['cap_seeds']}); right: separability of single rows, "
         f"{s['sep_loads']}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout()
     save_figure(fig, out / f"{NAME}_capacity.png")
     save_data(out / f"{NAME}_capacity.json", data)
 
@@ -486,17 +492,18 @@ def fig_gradient(res, s, out):
             r = res["train"][(a, sched)]
             h = r["history"]
             st = np.asarray(h["step"])
-            ax.plot(np.maximum(st, 1), h["share"], color=col[a], ls=ls, lw=2,
+            keep = st > 0
+            ax.plot(st[keep], np.asarray(h["share"])[keep], color=col[a], ls=ls, lw=2,
                     label=f"alpha = {a}, {sched} step")
             data["share"][f"{a}/{sched}"] = {"step": st.tolist(), "share": h["share"], "k": r["k_small"],
                                             "P": r["P"], "uniform": r["k_small"] / r["P"]}
         ax.axhline(r["k_small"] / r["P"], color=col[a], lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("gradient step t (t = 0 drawn at 1)")
-    ax.set_ylabel(f"share of sum_mu (1 - tanh(beta D_i^mu))\ncarried by the {int(100 * s['share_frac'])}% least stable patterns")
-    ax.set_title(f"Learning concentrates on the least stable patterns\n(mean over rows; dotted: uniform share "
-                 f"{s['share_frac']:.2f} at J = 0)", fontsize=10)
+    ax.set_xlabel("gradient step t")
+    ax.set_ylabel(r"share of $\sum_\mu (1 - \tanh \beta D_i^\mu)$ carried" + f"\nby the {int(100 * s['share_frac'])}% least stable patterns")
+    ax.set_title(f"Learning concentrates on the least stable patterns\n(mean over rows; dotted: "
+                 f"{s['share_frac']:.2f}, the share at J = 0)", fontsize=10)
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     ax = axes[2]
@@ -517,15 +524,15 @@ def fig_gradient(res, s, out):
     kmax = np.asarray(res["mm"][a]["kappa"])[: s["scatter_rows"]]
     ax.axvline(kmax.mean(), color="k", ls="--", lw=1, label="exact max margin of these rows")
     ax.set_ylim(-8, 0.5)
-    ax.set_xlabel("normalised stability Delta_i^mu")
-    ax.set_ylabel("log10 weight  log10(1 - tanh(beta D_i^mu))")
+    ax.set_xlabel(r"normalised stability $\Delta_i^\mu = D_i^\mu / \|J_i\|$")
+    ax.set_ylabel(r"weight of the pattern  $\log_{10}(1 - \tanh \beta D_i^\mu)$")
     ax.set_title(f"Weight of each pattern vs its stability, alpha = {a}\n"
                  f"(rows 0-{s['scatter_rows'] - 1}, constant step; below -8 not shown)", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left", markerscale=2)
+    ax.legend(fontsize=7, loc="upper right", markerscale=2)
     ax.grid(alpha=0.3)
     caption(fig, f"The two terms of the PL gradient (eq. 11) during training, N = {s['N']}, loads {loads}, "
                  f"beta = {BETA}, seed {s['seed']}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.tight_layout()
     save_figure(fig, out / f"{NAME}_gradient.png")
     save_data(out / f"{NAME}_gradient.json", data)
 
@@ -555,13 +562,13 @@ def fig_stabilities(res, s, out):
         ax.step(centres, dens_pl, where="mid", color="C1", lw=1.5,
                 label=f"PL after {s['norm_steps']} normalised steps")
         peak_th = float(amsim.gardner_stability_peak_weight(kg) + stats.norm.cdf(kg + PEAK_WINDOW) - stats.norm.cdf(kg))
-        ax.text(0.98, 0.62, f"mass within {PEAK_WINDOW} of each row's min:\n"
+        ax.text(0.98, 0.55, f"mass within {PEAK_WINDOW} of each row's min:\n"
                 f"PL {pl['peak_fraction']:.2f}, max margin {ex['peak_fraction']:.2f},\nGardner {peak_th:.2f}",
                 transform=ax.transAxes, ha="right", va="top", fontsize=8)
         ax.set_xlim(-0.3, 3.6)
         ax.set_yscale("log")
-        ax.set_ylim(1e-3, None)
-        ax.set_xlabel("normalised stability Delta_i^mu = xi_i h_i / ||J_i||")
+        ax.set_ylim(1e-3, 5e3)
+        ax.set_xlabel(r"normalised stability $\Delta_i^\mu = \xi_i^\mu h_i^\mu / \|J_i\|$")
         ax.set_ylabel("density (all rows and patterns pooled)")
         ax.set_title(f"alpha = {a}: P = {mm['P']}, N = {s['N']}", fontsize=10)
         ax.legend(fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 1.0))
@@ -573,8 +580,9 @@ def fig_stabilities(res, s, out):
                                   "pl_mean_row_min": pl["mean_row_min"], "maxmargin_mean_row_min": ex["mean_row_min"]}
     caption(fig, f"Distribution of stabilities after long training vs Gardner's law at the optimum "
                  f"(a Gaussian tail cut at kappa, the rest piled on kappa); N = {s['N']}, seed {s['seed']}, "
-                 f"bins of {width:.2f} (the delta peak is drawn as one bin)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+                 f"bins of {width:.2f} (the delta peak is drawn as one bin). The measured peak is spread over a few bins because "
+                 f"each row has its own max margin kappa_i, scattered around kappa_opt by finite N.", fontsize=9)
+    fig.tight_layout()
     save_figure(fig, out / f"{NAME}_stabilities.png")
     save_data(out / f"{NAME}_stabilities.json", data)
 
@@ -628,23 +636,23 @@ def fig_basins(res, s, out):
             "ref_min_stability": b["ref_min_stability"], "radius_per_ref": b["radius_per_ref"]}
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], ls="", marker=m, ms=7 if m != "*" else 11, mfc="white", mec="k",
-                      label=(f"{k} (snapshots at t = {[t for t in s['snapshots'] if t > 0]})"
-                             if k == "PL, constant step" else f"{k}, {s['norm_steps']} steps" if k.startswith("PL")
-                             else "Hebb's rule"))
+    snap_t = [t for t in s["snapshots"] if t > 0]
+    names = {"PL, constant step": f"PL, constant step, t = {snap_t[0]}..{snap_t[-1]}",
+             "PL, normalised step": f"PL, normalised step, {s['norm_steps']} steps", "Hebb": "Hebb's rule"}
+    handles = [Line2D([], [], ls="", marker=m, ms=7 if m != "*" else 11, mfc="white", mec="k", label=names[k])
                for k, (m, _) in markers.items()]
     handles += [Line2D([], [], ls="", marker="o", ms=6, color=col[a], label=f"alpha = {a}") for a in s["all_loads"]]
     handles.append(Line2D([], [], ls="", marker=".", ms=5, color="0.5", alpha=0.5,
-                          label="small dots: single patterns (x: min_i Delta_i^mu)"))
+                          label=r"dots: single patterns, x = $\min_i \Delta_i^\mu$"))
     bx.legend(handles=handles, fontsize=7, loc="upper left")
-    bx.set_xlabel("margin: network's mean over rows of min_mu Delta_i^mu (big markers)")
+    bx.set_xlabel(r"margin of the network: $\langle \min_\mu \Delta_i^\mu \rangle_{\rm rows}$ (big markers)")
     bx.set_ylabel(f"basin radius (largest f with mean overlap >= {THRESHOLD})")
     bx.set_title("Larger margin, larger basin (one marker per trained network)", fontsize=10)
     bx.grid(alpha=0.3)
     caption(fig, f"Basins of attraction of stored random patterns, N = {s['N']}, {s['n_refs']} patterns x "
             f"{s['n_trials']} trials per point, asynchronous dynamics, seed {s['seed']}; the radius is read on the "
             f"grid f = {FRACTIONS}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    fig.tight_layout()
     save_figure(fig, out / f"{NAME}_basins.png")
     save_data(out / f"{NAME}_basins.json", data)
 
