@@ -1,4 +1,4 @@
-"""The `uddm` command: train, sample, recover, entropy, configs.
+"""The `uddm` command: train, sample, recover, entropy, configs, sweep, probe.
 
 Every wrong value (unknown configuration, empty corpus, sequence longer than the model,
 fraction outside (0, 1], missing or truncated checkpoint, text from another vocabulary)
@@ -338,6 +338,166 @@ def entropy(checkpoint, n, sets, t, steps, seed, raw_weights, device):
                    f"per token {_fmt(*mean_and_se(per_tok))}")
     if "generated" in seq_means and "train" in seq_means:
         click.echo(f"entropy gap (generated - train): {seq_means['generated'] - seq_means['train']:.4f} nats")
+
+
+# --------------------------------------------------------------------------- sweep
+@main.group(context_settings=CONTEXT)
+def sweep():
+    """The memorisation-to-generalisation sweep behind experiments/uddm_fig1..5.py.
+
+    \b
+    Every point (model size x training-set size x seed) is one checkpoint in the cache,
+    named by the hash of its configuration, plus its measurements as JSON. Points are
+    reused, half-trained checkpoints resume, and each point can run on its own:
+      uddm sweep list  --preset cpu              # the points and what is done
+      uddm sweep train --preset cpu --point 7    # one point (e.g. a job-array task)
+      uddm sweep run   --preset cpu              # every missing point, in order
+    Presets: quick (tests, ~1 min), cpu (the default figures, <= 60 min on 2 cores),
+    paper (tiny/small/medium on a GPU).
+    """
+
+
+def _sweep_cfg(preset):
+    from uddm.sweep import get_preset
+    return get_preset(preset)
+
+
+_PRESET = click.option("--preset", default="cpu", show_default=True,
+                       help="Sweep preset: quick | cpu | paper.")
+_CACHE = click.option("--cache", type=click.Path(file_okay=False), default=None,
+                      help="Cache folder (default: cache/uddm_sweep at the repository root).")
+
+
+@sweep.command("list", context_settings=CONTEXT)
+@_PRESET
+@_CACHE
+@one_line_errors
+def sweep_list(preset, cache):
+    """List the points of a preset with their training/measurement status."""
+    from uddm.sweep import DEFAULT_CACHE, describe, sweep_status
+    cfg = _sweep_cfg(preset)
+    click.echo(describe(cfg))
+    click.echo(f"{'point':>5} {'model':<8} {'n_train':>8} {'seed':>4} {'trained':>12} {'measured':>8}")
+    for r in sweep_status(cfg, cache or DEFAULT_CACHE):
+        n = "all" if r["n_train"] is None else r["n_train"]
+        click.echo(f"{r['point']:>5} {r['model']:<8} {n:>8} {r['seed']:>4} "
+                   f"{str(r['step']) + '/' + str(r['steps']):>12} {'yes' if r['measured'] else 'no':>8}")
+
+
+@sweep.command("train", context_settings=CONTEXT)
+@_PRESET
+@_CACHE
+@click.option("--point", "points", type=int, multiple=True, required=True,
+              help="Point index (see `uddm sweep list`); repeat for several.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@one_line_errors
+def sweep_train(preset, cache, points, no_progress):
+    """Train and measure one point of a sweep into the (shared) cache."""
+    from uddm.sweep import DEFAULT_CACHE, run_point
+    cfg = _sweep_cfg(preset)
+    for i in points:
+        cfg.point(i)
+    for i in points:
+        r = run_point(cfg, i, cache or DEFAULT_CACHE, progress=not no_progress)
+        _echo_point(r)
+
+
+def _echo_point(r):
+    p = r["point"]
+    j = r["exp2"]["times"].index(0.1) if 0.1 in r["exp2"]["times"] else 0
+    t = r["exp2"]["times"][j]
+    tr, te = r["exp2"]["train"]["recovery"]["mean"][j], r["exp2"]["test"]["recovery"]["mean"][j]
+    ce = r["exp2"]["test"]["ceiling"]["mean"][j]
+    click.echo(f"point {p['index']}: {p['model']} n_train={p['n_train']} seed={p['seed']}: "
+               f"recovery at t={t}: train {tr:.3f}, test {te:.3f}, ceiling {ce:.3f}; "
+               f"validation NELBO {r['val_nelbo']:.4f}")
+
+
+@sweep.command("run", context_settings=CONTEXT)
+@_PRESET
+@_CACHE
+@click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@one_line_errors
+def sweep_run(preset, cache, no_progress):
+    """Train and measure every point of a sweep that is not in the cache yet."""
+    from uddm.sweep import DEFAULT_CACHE, run_sweep
+    cfg = _sweep_cfg(preset)
+    run_sweep(cfg, cache or DEFAULT_CACHE, progress=not no_progress,
+              callback=lambda p, r: _echo_point(r))
+
+
+# --------------------------------------------------------------------------- probe
+@main.command(context_settings=CONTEXT)
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--references", required=True, type=click.Path(dir_okay=False),
+              help="Text file, one reference sequence per line (text, or token ids with --ids).")
+@click.option("--ids", is_flag=True, help="The lines are whitespace-separated integer token ids.")
+@click.option("--tokenizer", default=None,
+              help="bpe:PATH/tokenizer.json for a DUO checkpoint given text references.")
+@click.option("--heads", type=int, default=None, help="Attention heads of a DUO checkpoint "
+              "(default: the paper's configuration of the same hidden size).")
+@click.option("--t", "times", default="0.05,0.1,0.25,0.5", show_default=True,
+              help="Comma-separated corruption times for the recovery (Experiment 2).")
+@click.option("--n", "limit", type=int, default=256, show_default=True,
+              help="Use at most this many references.")
+@click.option("--n-generated", type=int, default=64, show_default=True,
+              help="Samples generated to measure the model's own entropy.")
+@click.option("--steps", type=int, default=64, show_default=True, help="Reverse steps for retrieval.")
+@click.option("--generation-steps", type=int, default=128, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report as JSON.")
+@one_line_errors
+def probe(checkpoint, references, ids, tokenizer, heads, times, limit, n_generated, steps,
+          generation_steps, seed, device, json_out):
+    """Is this model memorising, in transition, or generalising? (a uddm or DUO checkpoint)
+
+    \b
+    Reports recovery (eq. 12) of the references at several t (stochastic retrieval),
+    the mean per-token conditional entropy (eq. 13, nats) h_ref of the references and
+    h_gen of the model's own samples, the entropy gap h_gen - h_ref, the fraction of
+    samples that copy a reference, and a verdict:
+      memorising     h_ref < tau(K) and (h_gen < tau(K) or h_ref < h_gen / 2)
+      in transition  otherwise, if h_ref < h_gen / 2
+      generalising   otherwise
+    tau(K) = entropy of a 99%-confident prediction over K tokens (0.10 nats at K=128):
+    it scales with the vocabulary instead of being tuned to one model; the factor 2
+    asks for a gap at least as large as the references' own entropy. The numbers are
+    always printed: the boundaries are conventions (see uddm/probe.py and the README).
+    """
+    from uddm.data import BPETokenizer
+    from uddm.probe import load_model, probe as run_probe, read_references
+    try:
+        ts = [float(x) for x in times.split(",") if x.strip()]
+    except ValueError:
+        raise UserError(f"--t must be comma-separated numbers, got {times!r}") from None
+    if not ts or not all(0 < t <= 1 for t in ts):
+        raise UserError(f"--t values must lie in (0, 1], got {times!r}")
+    for name, v in (("--n", limit), ("--n-generated", n_generated), ("--steps", steps),
+                    ("--generation-steps", generation_steps)):
+        if v < 1:
+            raise UserError(f"{name} must be >= 1, got {v}")
+    dev = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+    model, tok, what = load_model(checkpoint, dev, heads)
+    if tokenizer is not None:
+        if not tokenizer.startswith("bpe:"):
+            raise UserError(f"--tokenizer must be bpe:PATH, got {tokenizer!r}")
+        tok = BPETokenizer.from_file(tokenizer[4:])
+    refs = read_references(references, model, tok, ids=ids, limit=limit)
+    rep = run_probe(model, refs, ts, n_generated=n_generated, steps=steps,
+                    generation_steps=generation_steps, seed=seed)
+    click.echo(f"{what}: K={rep.vocab_size}, {rep.n_references} references of length {rep.length}")
+    for t, m, s in zip(rep.times, rep.recovery, rep.recovery_sem):
+        click.echo(f"recovery (eq. 12) at t={t:g}: {m:.4f} ± {s:.4f}")
+    click.echo(f"per-token conditional entropy: references {rep.h_ref:.4f} ± {rep.h_ref_sem:.4f}, "
+               f"generated {rep.h_gen:.4f} ± {rep.h_gen_sem:.4f} nats")
+    click.echo(f"entropy gap (generated - references): {rep.gap:.4f} nats/token; "
+               f"samples copying a reference: {rep.copies:.3f}")
+    click.echo(f"verdict: {rep.verdict} ({rep.reason})")
+    if json_out:
+        from memkit.io import atomic_write_json
+        atomic_write_json(json_out, rep.to_dict())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,187 @@
+"""The UDDM sweep (uddm.sweep) and the five figure scripts, on the quick preset.
+
+The quick sweep (2 models x 4 training-set sizes, 400 NELBO steps on a small Markov
+source) is computed once per test session into a temporary cache by the first figure
+script; the other four read it back. The claims are checked with tolerances from
+sampling error (K_SE combined standard errors over references / positions).
+"""
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from uddm.cli import main as uddm_main
+from uddm.sweep import (PRESETS, SweepConfig, aggregate, checkpoint_path, get_preset, run_sweep,
+                        train_point)
+
+EXP = Path(__file__).resolve().parents[1] / "experiments"
+FIGS = [f"uddm_fig{i}" for i in range(1, 6)]
+K_SE = 3.0
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, EXP / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    root = tmp_path_factory.mktemp("uddm_sweep")
+    out, cache = root / "figures", root / "cache"
+    outputs = {}
+    for name in FIGS:
+        r = CliRunner().invoke(_script(name).main, ["--preset", "quick", "--out", str(out),
+                                                    "--cache", str(cache), "--no-progress"])
+        assert r.exit_code == 0, r.output
+        outputs[name] = r.output
+    cfg = get_preset("quick")
+    results = run_sweep(cfg, cache, progress=False)      # all read back from the cache
+    return dict(out=out, cache=cache, cfg=cfg, results=results, outputs=outputs)
+
+
+def _numbers(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield obj
+
+
+def test_presets_are_complete():
+    for name in ("quick", "cpu", "paper"):
+        cfg = get_preset(name)
+        assert len(cfg.models) >= 2
+    cpu = PRESETS["cpu"]
+    assert len(cpu.sizes) >= 8 and cpu.sizes[0] <= 16
+    assert cpu.sizes[-1] == cpu.markov_pool - cpu.n_test          # the whole training split
+    assert all(a < b for a, b in zip(cpu.sizes, cpu.sizes[1:]))
+    assert PRESETS["paper"].models == ("tiny", "small", "medium")
+    with pytest.raises(ValueError, match="unknown sweep preset"):
+        get_preset("huge")
+
+
+def test_quick_sweep_writes_every_figure_and_its_data(quick):
+    cfg = quick["cfg"]
+    for name in FIGS:
+        png = quick["out"] / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000, name
+        data = json.loads((quick["out"] / f"{name}.json").read_text())
+        assert data["figure"] == name and data["preset"] == "quick"
+        for word in ("corpus markov:32:2", "NELBO", f"{cfg.steps} steps", "seeds"):
+            assert word in data["caption"], (name, data["caption"])
+        assert all(math.isfinite(v) for v in _numbers(data["curves"] if "curves" in data else data))
+        assert f"wrote {png}" in quick["outputs"][name]
+    # one checkpoint and one measurement per point, named by configuration hash
+    models = sorted((quick["cache"] / "models").glob("*.pt"))
+    measures = sorted((quick["cache"] / "measures").glob("*.json"))
+    assert len(models) == len(measures) == len(cfg.points())
+    assert {p.name for p in models} == {checkpoint_path(cfg, p, quick["cache"]).name for p in cfg.points()}
+
+
+def test_second_run_reuses_the_cache(quick):
+    before = {p: p.stat().st_mtime_ns for p in quick["cache"].rglob("*") if p.is_file()}
+    r = CliRunner().invoke(_script("uddm_fig2").main, ["--preset", "quick", "--out", str(quick["out"]),
+                                                        "--cache", str(quick["cache"]), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    after = {p: p.stat().st_mtime_ns for p in quick["cache"].rglob("*") if p.is_file()}
+    assert before == after
+
+
+def _gap(results, model, j, where):
+    tr = aggregate(results, lambda r: r["exp2"]["train"]["recovery"], j)[model]
+    te = aggregate(results, lambda r: r["exp2"]["test"]["recovery"], j)[model]
+    i = 0 if where == "smallest" else -1
+    return tr["mean"][i] - te["mean"][i], math.hypot(tr["sem"][i], te["sem"][i])
+
+
+@pytest.mark.parametrize("t", [0.1, 0.25])
+def test_training_recovery_exceeds_test_when_memorising_and_the_gap_shrinks(quick, t):
+    cfg, results = quick["cfg"], quick["results"]
+    j = cfg.exp2_times.index(t)
+    for m in cfg.models:
+        g0, s0 = _gap(results, m, j, "smallest")
+        g1, s1 = _gap(results, m, j, "largest")
+        assert g0 > K_SE * s0, (m, t, g0, s0)                       # memorisation at the smallest size
+        assert g1 < g0 - K_SE * math.hypot(s0, s1), (m, t, g0, g1)  # the gap shrinks at the largest
+
+
+def test_test_recovery_stays_below_the_bayes_ceiling(quick):
+    cfg, results = quick["cfg"], quick["results"]
+    for j in range(len(cfg.exp2_times)):
+        for m in cfg.models:
+            te = aggregate(results, lambda r: r["exp2"]["test"]["recovery"], j)[m]
+            ce = aggregate(results, lambda r: r["exp2"]["test"]["ceiling"], j)[m]
+            for a, sa, b, sb in zip(te["mean"], te["sem"], ce["mean"], ce["sem"]):
+                assert a < b + K_SE * math.hypot(sa, sb)
+
+
+def test_recovered_tokens_have_lower_entropy_than_unrecovered(quick):
+    stats = {}
+    for r in quick["results"]:
+        for split in ("train", "test"):
+            for outcome in ("recovered", "unrecovered"):
+                for e in r["exp2"][split]["entropy"][outcome]:
+                    s = stats.setdefault(outcome, [0, 0.0, 0.0])
+                    s[0] += e["n"]
+                    s[1] += e["sum"]
+                    s[2] += e["sumsq"]
+    (n1, a1, q1), (n2, a2, q2) = stats["recovered"], stats["unrecovered"]
+    m1, m2 = a1 / n1, a2 / n2
+    se = math.hypot(math.sqrt((q1 / n1 - m1 ** 2) / n1), math.sqrt((q2 / n2 - m2 ** 2) / n2))
+    assert m1 < m2 - K_SE * se, (m1, m2, se)
+
+
+def test_memorised_training_sequences_are_sharper_than_at_the_largest_size(quick):
+    cfg, results = quick["cfg"], quick["results"]
+    for m in cfg.models:
+        rs = sorted((r for r in results if r["point"]["model"] == m), key=lambda r: r["point"]["n_train"])
+        L = rs[0]["entropy"]["length"]
+        h_train = [np.mean(r["entropy"]["sequence"]["train"]) / L for r in rs]
+        assert h_train[0] < h_train[-1], (m, h_train)   # memorised training sequences are sharper
+
+
+def test_sweep_cli_list_and_errors(quick):
+    r = CliRunner().invoke(uddm_main, ["sweep", "list", "--preset", "quick", "--cache", str(quick["cache"])])
+    assert r.exit_code == 0, r.output
+    assert "400/400" in r.output and "yes" in r.output and "corpus markov:32:2" in r.output
+    r = CliRunner().invoke(uddm_main, ["sweep", "train", "--preset", "quick", "--cache",
+                                       str(quick["cache"]), "--point", "1", "--no-progress"])
+    assert r.exit_code == 0 and "point 1:" in r.output and "ceiling" in r.output, r.output
+    for args, frag in ((["sweep", "train", "--preset", "quick", "--point", "99"], "point 99 does not exist"),
+                       (["sweep", "list", "--preset", "huge"], "unknown sweep preset")):
+        r = CliRunner().invoke(uddm_main, args)
+        assert r.exit_code == 2, r.output
+        lines = [l for l in r.output.strip().splitlines() if l.strip()]
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and frag in lines[0], r.output
+
+
+def test_half_trained_checkpoint_resumes_exactly(tmp_path):
+    """A point interrupted at step 3 of 6 finishes from its checkpoint with the same weights."""
+    from dataclasses import replace
+
+    from uddm.train import load_checkpoint, train
+    from uddm.sweep import _data_spec, _train_config
+    cfg = SweepConfig(name="t", corpus="markov:16:3", length=8, n_test=8, markov_pool=200,
+                      models=("cpu-xxs",), sizes=(12,), steps=6, batch_size=4, warmup=2,
+                      ckpt_every=3, eval_batches=1)
+    p = cfg.point(0)
+    whole = train_point(cfg, p, tmp_path / "a", progress=False)
+    half = checkpoint_path(cfg, p, tmp_path / "b")
+    train(replace(_train_config(cfg, p), steps=3, progress=False), _data_spec(cfg, p), out=str(half))
+    assert torch.load(half, weights_only=True)["step"] == 3
+    assert train_point(cfg, p, tmp_path / "b", progress=False) == half
+    ma, _ = load_checkpoint(str(whole))
+    mb, ckb = load_checkpoint(str(half))
+    assert ckb["step"] == 6
+    for a, b in zip(ma.state_dict().values(), mb.state_dict().values()):
+        torch.testing.assert_close(a, b)
