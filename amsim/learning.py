@@ -243,8 +243,8 @@ class TrainingHistory:
     learning_rate: float | None = None
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        """The recorded series as arrays (the learning rate as a 0-d array)."""
-        return {k: np.asarray(v if v is not None else np.nan) for k, v in self.__dict__.items()}
+        """The recorded series (one entry per recorded step) as arrays."""
+        return {k: np.asarray(v) for k, v in self.__dict__.items() if isinstance(v, list)}
 
     def __len__(self) -> int:
         return len(self.step)

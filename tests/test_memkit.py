@@ -73,3 +73,13 @@ def test_result_cache_computes_once_and_resumes(tmp_path):
     # a torn file is treated as missing and recomputed
     cache.path(cfg).write_text("{not json")
     assert cache.compute(cfg, lambda: work(3)) == {"value": 6} and calls == [3, 3]
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "x.json"
+        atomic_write_json(p, {"a": 1})
+        assert (p.stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)
