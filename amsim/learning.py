@@ -85,8 +85,10 @@ def pl_gradient_terms(J: np.ndarray, patterns: np.ndarray, beta: float) -> Gradi
 
 @njit(parallel=True, cache=True)
 def _fused_weights(H, X, c, one, two, W):
-    """W = X * (1 - tanh(beta X H)) = X * 2 / (1 + exp(c X H)) elementwise, c = 2 beta.
+    """W = X * (two / 2) (1 - tanh(beta X H)) = X * two / (1 + exp(c X H)), c = 2 beta.
 
+    With two = 2 the weights are those of eq. 11; the trainer passes
+    two = -2 beta / P so that W^T X is already the gradient of L / P.
     H : local fields (P, N); X : patterns (P, N). Scalars come in the arrays'
     dtype so float32 stays float32. exp overflows to inf for hopeless
     patterns, giving weight 2 / inf = 0 (exact in the limit), never NaN.
@@ -102,6 +104,7 @@ def _fused_weights(H, X, c, one, two, W):
 def _fused_weights_and_loss(H, X, c, one, two, W):
     """`_fused_weights` plus the sum of softplus(-c X H) (eq. 10), overflow-free.
 
+    (`two` scales the weights as in `_fused_weights`; the loss is unscaled.)
     With a = -2 beta D: softplus(a) = max(a, 0) + log1p(exp(-|a|)) and
     1 - tanh(beta D) = 2 sigmoid(a), both from one exp(-|a|).
     """
@@ -201,13 +204,14 @@ def pl_objective_and_gradient(J, patterns, beta, l2=0.0, workspace=None, with_lo
     P = X.shape[0]
     Jc = J if J.dtype == X.dtype else J.astype(X.dtype)
     np.matmul(X, Jc.T, out=H)
+    # the weights carry the factor -beta / P of the gradient, so G = W^T X needs no extra pass
+    scale = t(-2.0 * beta / P)
     if with_loss:
-        F = _fused_weights_and_loss(H, X, t(2.0 * beta), t(1.0), t(2.0), W) / P
+        F = _fused_weights_and_loss(H, X, t(2.0 * beta), t(1.0), scale, W) / P
     else:
-        _fused_weights(H, X, t(2.0 * beta), t(1.0), t(2.0), W)
+        _fused_weights(H, X, t(2.0 * beta), t(1.0), scale, W)
         F = np.nan
     np.matmul(W.T, X, out=G)
-    G *= t(-beta / P)
     np.fill_diagonal(G, 0.0)
     if l2 > 0:
         if with_loss:

@@ -168,7 +168,7 @@ def test_gradient_terms_in_history_and_beta_rescaling():
     # L_beta(J) = L_1(beta J): with the step scaled by 1/beta^2, beta J follows the same path
     np.testing.assert_allclose(2.0 * b.J_, a.J_, rtol=1e-9, atol=1e-12)
     h = a.history_.as_arrays()
-    assert h["margin_norm"][0] == 0 and np.all(h["hebbian_norm"] > 0)
+    assert h["margin_norm"][0] < 1e-12 * h["hebbian_norm"][0] and np.all(h["hebbian_norm"] > 0)  # round-off only
     assert h["margin_norm"][-1] > 0.5 * h["hebbian_norm"][-1]  # the margin term builds up against Hebb
 
 
