@@ -4,6 +4,10 @@ Pseudo-likelihood splits into N independent logistic regressions, one per row
 of J: row i predicts xi_i from xi_{\\i} with logit 2 beta h_i. The hot path
 (`pl_objective_and_gradient`) is two BLAS matrix products with one fused
 Numba pass between them that evaluates softplus and tanh without overflow.
+That pass is single-threaded on purpose: it costs about a tenth of the
+products, and a second thread pool woken between two multi-threaded BLAS
+calls fights BLAS's spinning threads and loses more than it gains
+(measured in benchmarks/bench_amsim.py).
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from amsim._validate import as_spins, check_positive_float, check_positive_int
 
@@ -83,7 +87,7 @@ def pl_gradient_terms(J: np.ndarray, patterns: np.ndarray, beta: float) -> Gradi
     return GradientTerms(hebb, marg)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _fused_weights(H, X, c, one, two, W):
     """W = X * (two / 2) (1 - tanh(beta X H)) = X * two / (1 + exp(c X H)), c = 2 beta.
 
@@ -94,13 +98,13 @@ def _fused_weights(H, X, c, one, two, W):
     patterns, giving weight 2 / inf = 0 (exact in the limit), never NaN.
     """
     P, N = H.shape
-    for mu in prange(P):
+    for mu in range(P):
         for i in range(N):
             x = X[mu, i]
             W[mu, i] = x * two / (one + np.exp(c * x * H[mu, i]))
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _fused_weights_and_loss(H, X, c, one, two, W):
     """`_fused_weights` plus the sum of softplus(-c X H) (eq. 10), overflow-free.
 
@@ -111,7 +115,7 @@ def _fused_weights_and_loss(H, X, c, one, two, W):
     P, N = H.shape
     zero = one - one
     partial = np.zeros(P)
-    for mu in prange(P):
+    for mu in range(P):
         acc = 0.0
         for i in range(N):
             x = X[mu, i]
@@ -124,7 +128,7 @@ def _fused_weights_and_loss(H, X, c, one, two, W):
     return partial.sum()
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _fused_weights_rescaled(H, X, c, one, shift, exp_shift, W):
     """Weights of row i divided by 2 sigmoid(shift[i]): W = X * sigmoid(a) / sigmoid(s).
 
@@ -134,7 +138,7 @@ def _fused_weights_rescaled(H, X, c, one, shift, exp_shift, W):
     sigmoid(a) / sigmoid(s) = (e^s + 1) / (e^s + e^(s - a)).
     """
     P, N = H.shape
-    for mu in prange(P):
+    for mu in range(P):
         for i in range(N):
             x = X[mu, i]
             es = exp_shift[i]
