@@ -190,7 +190,7 @@ PRESETS: dict[str, SweepConfig] = {
     "cpu": SweepConfig(
         name="cpu", corpus="markov", length=32, n_test=256, markov_pool=20000,
         models=("cpu-xxs", "cpu-xs"), sizes=geometric_sizes(8, _MARKOV_ALL, 8), seeds=(0,),
-        loss="nelbo", steps=3000, batch_size=32, lr=3e-3, warmup=50, ema=0.99, dropout=0.0,
+        loss="nelbo", steps=4000, batch_size=32, lr=3e-3, warmup=50, ema=0.99, dropout=0.0,
         eval_batches=4, ckpt_every=500, n_refs=128, retrieval_steps=32, n_generated=128,
         generation_steps=128),
     # The paper's models on a GPU: LM1B-like scale is out of reach offline, so the
