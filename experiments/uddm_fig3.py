@@ -77,8 +77,8 @@ def main(cfg, results):
                                              "positions": [p[n][2] for n in ns]}
         ax.set_xscale("log")
         ax.set_xlabel("training sequences")
-        ax.set_ylabel(f"token entropy at the end of retrieval (nats), t = {times[j]:g}")
-        ax.set_title(m)
+        ax.set_ylabel("token entropy at the end of retrieval (nats)")
+        ax.set_title(f"{m}, retrieval from t = {times[j]:g}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     ax = axes[0][-1]
