@@ -30,7 +30,9 @@ def memoriser(tmp_path_factory):
     ds = build_dataset(DataSpec(corpus="markov:32:2", length=16, n_train=4, n_test=16))
     refs = root / "train.txt"
     refs.write_text("\n".join(ds.tokenizer.decode(x.tolist()) for x in ds.train) + "\n")
-    return dict(root=root, ck=ck, refs=refs)
+    unseen = root / "test.txt"
+    unseen.write_text("\n".join(ds.tokenizer.decode(x.tolist()) for x in ds.test) + "\n")
+    return dict(root=root, ck=ck, refs=refs, unseen=unseen)
 
 
 def test_threshold_is_the_entropy_of_a_99_percent_prediction():
@@ -45,13 +47,16 @@ def test_threshold_is_the_entropy_of_a_99_percent_prediction():
 def test_probe_calls_a_model_trained_on_a_handful_of_sequences_memorising(memoriser):
     out = memoriser["root"] / "report.json"
     r = CliRunner().invoke(main, ["probe", str(memoriser["ck"]), "--references", str(memoriser["refs"]),
-                                  "--n-generated", "32", "--steps", "16", "--generation-steps", "32",
+                                  "--unseen", str(memoriser["unseen"]), "--n-generated", "32", "--steps", "16", "--generation-steps", "32",
                                   "--json", str(out)])
     assert r.exit_code == 0, r.output
     assert "verdict: memorising" in r.output, r.output
     rep = json.loads(out.read_text())
     assert rep["verdict"] == "memorising" and rep["h_ref"] < rep["tau"]
     assert rep["recovery"][1] > 0.8 and all(math.isfinite(v) for v in rep["recovery"])
+    u = rep["extra"]["unseen"]                     # memorised: references far above unseen
+    assert u["n"] == 16 and u["recovery_gap"][1] > 3 * u["recovery_gap_sem"][1]
+    assert u["h"] > rep["h_ref"] and "unseen recovery at t=0.1" in r.output
     for word in ("recovery (eq. 12) at t=0.05", "entropy gap", "references"):
         assert word in r.output
 

@@ -432,6 +432,9 @@ def sweep_run(preset, cache, no_progress):
 @click.option("--references", required=True, type=click.Path(dir_okay=False),
               help="Text file, one reference sequence per line (text, or token ids with --ids).")
 @click.option("--ids", is_flag=True, help="The lines are whitespace-separated integer token ids.")
+@click.option("--unseen", type=click.Path(dir_okay=False), default=None,
+              help="Optional file of sequences the model never saw (same format): their "
+                   "recovery and entropy are printed beside the references' (train vs test).")
 @click.option("--tokenizer", default=None,
               help="bpe:PATH/tokenizer.json for a DUO checkpoint given text references.")
 @click.option("--heads", type=int, default=None, help="Attention heads of a DUO checkpoint "
@@ -449,7 +452,7 @@ def sweep_run(preset, cache, no_progress):
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Also write the report as JSON.")
 @one_line_errors
-def probe(checkpoint, references, ids, tokenizer, heads, times, limit, n_generated, steps,
+def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n_generated, steps,
           generation_steps, seed, device, json_out):
     """Is this model memorising, in transition, or generalising? (a uddm or DUO checkpoint)
 
@@ -485,8 +488,12 @@ def probe(checkpoint, references, ids, tokenizer, heads, times, limit, n_generat
             raise UserError(f"--tokenizer must be bpe:PATH, got {tokenizer!r}")
         tok = BPETokenizer.from_file(tokenizer[4:])
     refs = read_references(references, model, tok, ids=ids, limit=limit)
+    un = read_references(unseen, model, tok, ids=ids, limit=limit) if unseen else None
+    if un is not None:
+        n = min(refs.shape[1], un.shape[1])
+        refs, un = refs[:, :n], un[:, :n]
     rep = run_probe(model, refs, ts, n_generated=n_generated, steps=steps,
-                    generation_steps=generation_steps, seed=seed)
+                    generation_steps=generation_steps, seed=seed, unseen=un)
     click.echo(f"{what}: K={rep.vocab_size}, {rep.n_references} references of length {rep.length}")
     for t, m, s in zip(rep.times, rep.recovery, rep.recovery_sem):
         click.echo(f"recovery (eq. 12) at t={t:g}: {m:.4f} ± {s:.4f}")
@@ -494,6 +501,14 @@ def probe(checkpoint, references, ids, tokenizer, heads, times, limit, n_generat
                f"generated {rep.h_gen:.4f} ± {rep.h_gen_sem:.4f} nats")
     click.echo(f"entropy gap (generated - references): {rep.gap:.4f} nats/token; "
                f"samples copying a reference: {rep.copies:.3f}")
+    if "unseen" in rep.extra:
+        u = rep.extra["unseen"]
+        for t, m, se, g, gs in zip(rep.times, u["recovery"], u["recovery_sem"], u["recovery_gap"],
+                                   u["recovery_gap_sem"]):
+            click.echo(f"unseen recovery at t={t:g}: {m:.4f} ± {se:.4f}; references - unseen: "
+                       f"{g:+.4f} ± {gs:.4f}")
+        click.echo(f"per-token conditional entropy of {u['n']} unseen sequences: "
+                   f"{u['h']:.4f} ± {u['h_sem']:.4f} nats")
     click.echo(f"verdict: {rep.verdict} ({rep.reason})")
     if json_out:
         from memkit.io import atomic_write_json

@@ -8,6 +8,8 @@ suspected training data), report
 - the conditional entropy (eq. 13 at t0) of the references and of the model's own
   samples, per token, and the entropy gap (generated minus references);
 - the fraction of generated samples that reproduce a reference exactly;
+- optionally, the same recovery and entropy on unseen sequences of the same source
+  (the paper's train-versus-test comparison; reported, not part of the rule);
 - a verdict, by the rule below.
 
 The rule (`verdict`). Let h_ref and h_gen be the mean per-token conditional entropies
@@ -37,6 +39,7 @@ for that case, and the numbers are always printed with the verdict.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,8 +169,13 @@ class ProbeReport:
 
 def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5), n_generated: int = 64,
           steps: int = 64, generation_steps: int = 128, trials: int | None = None, seed: int = 0,
-          batch_size: int = 64) -> ProbeReport:
-    """Run the memorisation probe of `model` on (R, L') `references` (see module doc)."""
+          batch_size: int = 64, unseen: np.ndarray | None = None) -> ProbeReport:
+    """Run the memorisation probe of `model` on (R, L') `references` (see module doc).
+
+    `unseen`: optional (U, L') sequences from the same source that the model never saw;
+    their recovery and entropy are reported beside the references' (the paper's
+    train-vs-test comparison) in `extra`, without changing the verdict rule.
+    """
     from uddm.diffusion import make_schedule
     from uddm.retrieval import DiffusionRetriever
     from uddm.sample import generate, token_entropy
@@ -184,7 +192,6 @@ def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5), n_generat
     if trials is None:      # enough corrupted copies that small t corrupts something
         trials = max(1, math.ceil(64 / refs.shape[0]))
     rec = run_retrieval(adapter, refs, list(times), trials, "stochastic", rng)
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)     # a level that corrupted nothing
         rm, rs = mean_and_sem(rec.recovery())
@@ -205,8 +212,30 @@ def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5), n_generat
     ref_set = {r.tobytes() for r in refs}
     copies = float(np.mean([r.tobytes() in ref_set for r in gen.tokens.cpu().numpy()]))
     v, reason = verdict(h_ref, h_gen, K)
+    extra = {}
+    if unseen is not None:
+        un = np.asarray(unseen, dtype=np.int64)
+        if un.ndim != 2 or un.shape[0] == 0:
+            raise ValueError("unseen sequences must be a non-empty (U, L) array")
+        if un.max() >= K or un.min() < 0:
+            raise ValueError(f"unseen token id {int(un.max())} is outside the model's vocabulary of {K}")
+        un = un[:, :L] if un.shape[1] >= L else un
+        refs_cut = refs[:, :un.shape[1]]
+        if refs_cut.shape[1] != refs.shape[1]:
+            raise ValueError(f"unseen sequences ({un.shape[1]} tokens) are shorter than the references ({L})")
+        rec_u = run_retrieval(adapter, un, list(times), max(1, math.ceil(64 / un.shape[0])),
+                              "stochastic", rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            um, us = mean_and_sem(rec_u.recovery())
+        h_un = token_entropy(model, torch.as_tensor(un, device=device), schedule).cpu().numpy().mean(-1)
+        hu, hus = ms(h_un)
+        extra = {"unseen": {"n": int(un.shape[0]), "recovery": um.tolist(), "recovery_sem": us.tolist(),
+                            "recovery_gap": (rm - um).tolist(),
+                            "recovery_gap_sem": np.hypot(rs, us).tolist(),
+                            "h": hu, "h_sem": hus}}
     return ProbeReport(n_references=int(refs.shape[0]), length=int(L), vocab_size=int(K),
                        times=[float(t) for t in times], recovery=rm.tolist(), recovery_sem=rs.tolist(),
                        h_ref=h_ref, h_ref_sem=h_ref_se, h_gen=h_gen, h_gen_sem=h_gen_se,
                        gap=h_gen - h_ref, copies=copies, tau=confident_entropy(K), verdict=v,
-                       reason=reason)
+                       reason=reason, extra=extra)
