@@ -27,15 +27,14 @@ the same numbers:
   on text. A point whose test recovery is far below the ceiling has not generalised
   (the "copy plateau" keeps corrupted tokens and recovers ~0 for train and test alike).
 
-Presets (`PRESETS`): `quick` (the tests; about a minute on 2 cores), `cpu` (the default
-figures; within an hour on a 2-core CPU), `paper` (tiny/small/medium on a GPU).
+Presets (`PRESETS`): `quick` (the tests; about two minutes on 2 cores), `cpu` (the default
+figures; 34 minutes measured on a loaded 2-core CPU, one thread), `paper` (tiny/small/medium on a GPU).
 """
 from __future__ import annotations
 
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -49,7 +48,8 @@ from memkit.protocol import RetrievalRecord, mean_and_sem, run_retrieval
 
 __all__ = ["SweepConfig", "PRESETS", "get_preset", "Point", "DEFAULT_CACHE", "train_point",
            "measure_point", "run_point", "run_sweep", "sweep_status", "BigramDenoiser",
-           "reference_denoiser", "aggregate", "describe", "pick_regimes", "MEASURE_VERSION"]
+           "reference_denoiser", "aggregate", "describe", "pick_regimes", "MEASURE_VERSION",
+           "geometric_sizes", "figure_command", "caption", "checkpoint_path"]
 
 DEFAULT_CACHE = REPO_ROOT / "cache" / "uddm_sweep"
 MEASURE_VERSION = 1      # bump when a measurement changes meaning: old entries are ignored
@@ -176,7 +176,7 @@ class Point:
 _MARKOV_ALL = 20000 - 256
 
 PRESETS: dict[str, SweepConfig] = {
-    # What the tests run (about a minute on 2 cores): a small Markov source (32 states,
+    # What the tests run (about two minutes on 2 cores): a small Markov source (32 states,
     # 2 successors), length 16, two small models, four sizes, 400 NELBO steps.
     "quick": SweepConfig(
         name="quick", corpus="markov:32:2", length=16, n_test=128, markov_pool=4224,
@@ -520,10 +520,6 @@ def aggregate(results: list[dict], path: Callable[[dict], list], level: int | No
         d["mean"].append(means if level is None else means[0])
         d["sem"].append(sems if level is None else sems[0])
     return out
-
-
-def model_order(cfg: SweepConfig) -> list[str]:
-    return list(cfg.models)
 
 
 def pick_regimes(results: list[dict], model: str, t_index: int = 1) -> dict:
