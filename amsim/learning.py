@@ -145,6 +145,25 @@ def _fused_weights_rescaled(H, X, c, one, shift, exp_shift, W):
             W[mu, i] = x * (es + one) / (es + np.exp(shift[i] + c * x * H[mu, i]))
 
 
+def _gradient_weights(H, X, c, scale, W):
+    """W = X * scale / (1 + exp(c X H)), the gradient weights, by the faster route per dtype.
+
+    float32: NumPy's SIMD exp over whole arrays (six passes, still faster than
+    a scalar expf per entry); float64: the fused Numba loop. Measured in
+    benchmarks/bench_amsim.py; both compute the same expression.
+    """
+    if X.dtype == np.float32:
+        np.multiply(X, H, out=W)
+        W *= c
+        with np.errstate(over="ignore"):
+            np.exp(W, out=W)      # overflow to inf gives weight 0, as in the loop
+        W += np.float32(1.0)
+        np.divide(scale, W, out=W)
+        W *= X
+    else:
+        _fused_weights(H, X, c, X.dtype.type(1.0), scale, W)
+
+
 def _row_direction(J, ws, beta):
     """A gradient whose rows point exactly along the rows of dF/dJ (l2 = 0).
 
@@ -213,7 +232,7 @@ def pl_objective_and_gradient(J, patterns, beta, l2=0.0, workspace=None, with_lo
     if with_loss:
         F = _fused_weights_and_loss(H, X, t(2.0 * beta), t(1.0), scale, W) / P
     else:
-        _fused_weights(H, X, t(2.0 * beta), t(1.0), scale, W)
+        _gradient_weights(H, X, t(2.0 * beta), scale, W)
         F = np.nan
     np.matmul(W.T, X, out=G)
     np.fill_diagonal(G, 0.0)
