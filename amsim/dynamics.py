@@ -111,6 +111,16 @@ def _state_hash(s):
 
 
 # ------------------------------------------------------------ kernels
+@njit(cache=True, inline="always")
+def _zero_temperature_spin(h, old, tie_plus, tie_tol):
+    """sign(h) with the tie rule (eq. 6): |h| <= tie_tol keeps `old`, or gives +1."""
+    if h > tie_tol:
+        return 1
+    if h < -tie_tol:
+        return -1
+    return 1 if tie_plus else old
+
+
 @njit(parallel=True, cache=True)
 def _async_kernel(JT, S, H, seeds, max_sweeps, random_order, tie_plus, tie_tol,
                   glauber, beta, out_sweeps, out_status, out_period):
@@ -143,14 +153,8 @@ def _async_kernel(JT, S, H, seeds, max_sweeps, random_order, tie_plus, tie_tol,
                     else:
                         p_plus = 1.0 / (1.0 + np.exp(x))
                     new = 1 if _next_uniform(state) < p_plus else -1
-                elif hi > tie_tol:
-                    new = 1
-                elif hi < -tie_tol:
-                    new = -1
-                elif tie_plus:
-                    new = 1
                 else:
-                    new = s[i]
+                    new = _zero_temperature_spin(hi, s[i], tie_plus, tie_tol)
                 if new != s[i]:
                     s[i] = new
                     flips += 1
@@ -187,15 +191,7 @@ def _sign_with_ties(H, S, tie_plus, tie_tol, out):
     for t in prange(T):
         c = False
         for i in range(N):
-            hi = H[t, i]
-            if hi > tie_tol:
-                v = 1
-            elif hi < -tie_tol:
-                v = -1
-            elif tie_plus:
-                v = 1
-            else:
-                v = S[t, i]
+            v = _zero_temperature_spin(H[t, i], S[t, i], tie_plus, tie_tol)
             out[t, i] = v
             if v != S[t, i]:
                 c = True

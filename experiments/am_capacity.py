@@ -42,23 +42,6 @@ VERSION = 1
 BETA = 1.0
 
 
-class CountingCache:
-    """ResultCache that counts hits and computed units."""
-
-    def __init__(self, root):
-        self.cache = ResultCache(root)
-        self.hits = 0
-        self.computed = 0
-
-    def compute(self, config, fn):
-        hit = self.cache.get(config)
-        if hit is not None:
-            self.hits += 1
-            return hit
-        self.computed += 1
-        return self.cache.compute(config, fn)
-
-
 def make_patterns(N: int, alpha: float, seed: int) -> np.ndarray:
     P = max(1, int(round(alpha * N)))
     return amsim.random_patterns(P, N, seed=np.random.default_rng([seed, N, P, 17]))
@@ -231,7 +214,7 @@ def main(hebb_sizes, hebb_loads, pl_sizes, pl_loads, pl_iters, refs, min_refs, f
                     tasks.append(((rule, N, a), cfg))
     # cheap points first: order by the cost of a PL step ~ P N^2
     tasks.sort(key=lambda t: (t[1]["rule"] == "pl", t[1]["N"] ** 2 * t[1]["alpha"]))
-    cc = CountingCache(cache)
+    cc = ResultCache(cache)
     raw = {}
     t0 = time.perf_counter()
     for key, cfg in tqdm(tasks, desc=NAME, unit="point"):

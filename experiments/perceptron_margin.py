@@ -60,23 +60,6 @@ PEAK_WINDOW = 0.05  # "on the margin": Delta_i^mu within this of the row's own m
 
 
 # ------------------------------------------------------------------ helpers
-class CountingCache:
-    """ResultCache that counts hits and computed units (reported at the end of a run)."""
-
-    def __init__(self, root):
-        self.cache = ResultCache(root)
-        self.hits = 0
-        self.computed = 0
-
-    def compute(self, config, fn):
-        hit = self.cache.get(config)
-        if hit is not None:
-            self.hits += 1
-            return hit
-        self.computed += 1
-        return self.cache.compute(config, fn)
-
-
 def make_patterns(N: int, alpha: float, seed: int) -> np.ndarray:
     """P = round(alpha N) random patterns; the same (N, P, seed) always gives the same data."""
     P = int(round(alpha * N))
@@ -737,7 +720,7 @@ def main(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads
                 tasks.append((("sep", (n, a, k)), "separable",
                               dict(common, N=n, alpha=a, seed=seed + k, rows=min(n, 50))))
     # cheap units first so that a first look comes quickly; the AdaTron near alpha = 2 last
-    cc = CountingCache(cache)
+    cc = ResultCache(cache)
     res = {"train": {}, "hebb": {}, "mm": {}, "cap": {}, "sep": {}}
     t0 = time.perf_counter()
     for (group, key), kind, cfg in tqdm(tasks, desc=NAME, unit="unit"):

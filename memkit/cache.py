@@ -25,10 +25,16 @@ class ResultCache:
 
     Files are `<root>/<hash>.json` holding {"config": ..., "result": ...}, so
     a file can be read on its own and checked against its configuration.
+
+    Attributes
+    ----------
+    hits, computed : how many `compute` calls were read back and how many ran
     """
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+        self.hits = 0
+        self.computed = 0
 
     def path(self, config: Any) -> Path:
         return self.root / f"{config_hash(config)}.json"
@@ -57,7 +63,9 @@ class ResultCache:
         """Return the cached result for `config`, computing and storing it if missing."""
         hit = self.get(config)
         if hit is not None:
+            self.hits += 1
             return hit
+        self.computed += 1
         result = fn()
         self.put(config, result)
         return json.loads(json.dumps(result, default=str))
