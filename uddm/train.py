@@ -278,9 +278,24 @@ def train(cfg: TrainConfig, data: DataSpec, out=None, resume=None,
     `resume`: a checkpoint path to continue from (up to `cfg.steps` total steps; the
     data must be the same, checked by SHA-256). `dataset`: a prebuilt dataset (skips
     building it from `data`). `callback(step, record)` is called after each logged step.
+    Under torchrun (WORLD_SIZE > 1) the process group is created here and torn down
+    at the end, so every rank exits cleanly.
     """
     cfg.validate()
-    _maybe_init_distributed(cfg.device)
+    started = _maybe_init_distributed(cfg.device)
+    import torch.distributed as dist
+
+    try:
+        result = _train(cfg, data, out, resume, dataset, callback)
+        if started:
+            dist.barrier()          # on success only: a failed rank must not wait here
+        return result
+    finally:
+        if started:
+            dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> TrainResult:
     rank, world = _dist_info()
     device = _resolve_device(cfg.device)
     if device.type == "cuda" and world > 1:
