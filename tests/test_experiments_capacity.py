@@ -1,28 +1,20 @@
 """experiments/am_capacity.py: the --quick run, its files, its claims, its cache."""
-import importlib.util
 import json
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "am_capacity.py"
+from experiment_helpers import load_script, numbers
+
 K_SE = 4.0
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("am_capacity", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    mod = _load_script()
+    mod = load_script("am_capacity")
     root = tmp_path_factory.mktemp("amcap")
     out, cache = root / "figures", root / "cache"
     args = ["--quick", "--out", str(out), "--cache", str(cache)]
@@ -39,17 +31,6 @@ def quick_run(tmp_path_factory):
                 data=json.loads((out / "am_capacity.json").read_text()), t_first=t_first, t_second=t_second)
 
 
-def _numbers(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _numbers(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _numbers(v)
-    else:
-        yield obj
-
-
 def test_quick_run_writes_png_and_curves(quick_run):
     png = quick_run["out"] / "am_capacity.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
@@ -58,7 +39,7 @@ def test_quick_run_writes_png_and_curves(quick_run):
         sizes = d["settings"][f"{rule}_sizes"]
         assert len(sizes) >= 2
         for N in sizes:
-            vals = list(_numbers(d[rule][str(N)]))
+            vals = list(numbers(d[rule][str(N)]))
             assert vals and all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals)
     assert all(math.isfinite(v) for v in d["hebb"]["ags"]["overlap"])
 

@@ -1,29 +1,21 @@
 """experiments/am_generalization.py: the --quick run, its files, its claims, its cache."""
-import importlib.util
 import json
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "am_generalization.py"
+from experiment_helpers import check_curve, load_script
+
 NAMES = ("basins", "features", "entropy", "census", "archetypes")
 K_SE = 3.0  # a claimed difference must exceed this many combined standard errors
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("am_generalization", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    mod = _load_script()
+    mod = load_script("am_generalization")
     root = tmp_path_factory.mktemp("amgen")
     out, cache = root / "figures", root / "cache"
     args = ["--quick", "--out", str(out), "--cache", str(cache)]
@@ -32,24 +24,6 @@ def quick_run(tmp_path_factory):
     mtimes = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     second = CliRunner().invoke(mod.main, args)
     return dict(out=out, cache=cache, first=first, second=second, mtimes=mtimes)
-
-
-def _finite_numbers(obj):
-    """Every number in a nested JSON structure (None is not allowed in a curve)."""
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _finite_numbers(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _finite_numbers(v)
-    else:
-        yield obj
-
-
-def _check_curve(values):
-    vals = list(_finite_numbers(values))
-    assert vals, "empty curve"
-    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals), "NaN/None in a plotted curve"
 
 
 def test_quick_run_writes_every_png_and_its_data(quick_run):
@@ -64,32 +38,32 @@ def test_quick_run_writes_every_png_and_its_data(quick_run):
     for name in ("training", "test"):
         for key in ("radius_mean", "radius_sem", "probe_mean", "probe_sem", "fixed_point_mean"):
             assert len(d[name][key]) == nP
-            _check_curve(d[name][key])
+            check_curve(d[name][key])
         assert np.asarray(d[name]["curve_mean"]).shape == (nP, nF)
-        _check_curve(d[name]["curve_mean"])
-        _check_curve(d[name]["curve_sem"])
+        check_curve(d[name]["curve_mean"])
+        check_curve(d[name]["curve_sem"])
     f = json.loads((out / "am_generalization_features.json").read_text())
     assert set(f) == {"features", "archetypes"}
     for m in f.values():
-        _check_curve(m["hidden"]["radius_mean"])
-        _check_curve(m["random_starts_on_hidden"])
+        check_curve(m["hidden"]["radius_mean"])
+        check_curve(m["random_starts_on_hidden"])
     e = json.loads((out / "am_generalization_entropy.json").read_text())
     assert len(e["three_P"]) == 3
     for P in e["three_P"]:
         for k in ("training", "test", "fixed_points"):
-            _check_curve(e["values"][str(P)][k])
+            check_curve(e["values"][str(P)][k])
     c = json.loads((out / "am_generalization_census.json").read_text())
     for lab in ("memorised", "generalised", "spurious", "rare", "not_converged"):
         assert len(c["census"][lab]["mean"]) == len(c["P"])
-        _check_curve(c["census"][lab])
+        check_curve(c["census"][lab])
     total = sum(np.asarray(c["census"][lab]["mean"]) for lab in
                 ("memorised", "generalised", "spurious", "rare", "not_converged"))
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
     a = json.loads((out / "am_generalization_archetypes.json").read_text())
     for key in ("training", "test", "archetypes"):
-        _check_curve(a[key]["radius_mean"])
-    _check_curve(a["test_to_archetype_mean"])
-    _check_curve(a["census"])
+        check_curve(a[key]["radius_mean"])
+    check_curve(a["test_to_archetype_mean"])
+    check_curve(a["census"])
 
 
 def _falls(mean, sem):

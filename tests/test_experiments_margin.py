@@ -1,29 +1,20 @@
 """experiments/perceptron_margin.py: the --quick run, its files, its claims, its cache."""
-import importlib.util
 import json
-import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "perceptron_margin.py"
+from experiment_helpers import check_curve, load_script
+
 NAMES = ("training", "capacity", "gradient", "stabilities", "basins")
 K_SE = 4.0  # a claimed agreement/difference is judged at this many standard errors
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("perceptron_margin", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    mod = _load_script()
+    mod = load_script("perceptron_margin")
     root = tmp_path_factory.mktemp("pmargin")
     out, cache = root / "figures", root / "cache"
     args = ["--quick", "--out", str(out), "--cache", str(cache)]
@@ -41,23 +32,6 @@ def quick_run(tmp_path_factory):
                 t_first=t_first, t_second=t_second)
 
 
-def _numbers(obj):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _numbers(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _numbers(v)
-    else:
-        yield obj
-
-
-def _check_curve(values):
-    vals = list(_numbers(values))
-    assert vals, "empty curve"
-    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals), "NaN/None in a plotted curve"
-
-
 def test_quick_run_writes_every_png_and_its_data(quick_run):
     out, d = quick_run["out"], quick_run["data"]
     for name in NAMES:
@@ -66,17 +40,17 @@ def test_quick_run_writes_every_png_and_its_data(quick_run):
         assert png.stat().st_size > 10_000
     for a, p in d["training"]["panels"].items():
         for sched in ("constant", "normalised"):
-            _check_curve(p[sched])
-        _check_curve(p["row_norm_fit"])
-    _check_curve(d["capacity"]["max_margin"])
-    _check_curve(d["capacity"]["separable"])
-    _check_curve(d["capacity"]["gardner_curve"])
-    _check_curve(d["gradient"]["norms"])
-    _check_curve(d["gradient"]["share"])
-    _check_curve(d["gradient"]["scatter"])
-    _check_curve(d["stabilities"]["panels"])
-    _check_curve(d["basins"]["curves"])
-    _check_curve([{k: v for k, v in pt.items() if k != "kind"} for pt in d["basins"]["radius_vs_margin"].values()])
+            check_curve(p[sched])
+        check_curve(p["row_norm_fit"])
+    check_curve(d["capacity"]["max_margin"])
+    check_curve(d["capacity"]["separable"])
+    check_curve(d["capacity"]["gardner_curve"])
+    check_curve(d["gradient"]["norms"])
+    check_curve(d["gradient"]["share"])
+    check_curve(d["gradient"]["scatter"])
+    check_curve(d["stabilities"]["panels"])
+    check_curve(d["basins"]["curves"])
+    check_curve([{k: v for k, v in pt.items() if k != "kind"} for pt in d["basins"]["radius_vs_margin"].values()])
 
 
 def test_pl_margins_approach_the_exact_max_margin_from_below(quick_run):

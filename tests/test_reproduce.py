@@ -1,24 +1,18 @@
 """experiments/reproduce.py drives every experiment script with options they accept."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from experiment_helpers import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load():
-    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "experiments" / "reproduce.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.mark.parametrize("full", [False, True])
 def test_every_script_accepts_the_reproduce_options(tmp_path, full):
-    mod = load()
+    mod = load_script("reproduce")
     cmds = mod.commands(full, tmp_path / "out", tmp_path / "cache")
     scripts = {Path(c[1]).name for c in cmds}
     assert scripts == set(mod.AM_SCRIPTS) | set(mod.UDDM_SCRIPTS)

@@ -1,0 +1,35 @@
+"""Helpers shared by the experiment-script tests (import explicitly; not a conftest)."""
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load_script(name: str):
+    """Import experiments/<name>.py as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def numbers(obj):
+    """Every leaf of a nested JSON structure of dicts and lists."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from numbers(v)
+    else:
+        yield obj
+
+
+def check_curve(values):
+    """A plotted curve is not empty and holds only finite numbers (no NaN, no None)."""
+    vals = list(numbers(values))
+    assert vals, "empty curve"
+    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals), "NaN/None in a plotted curve"
