@@ -1,6 +1,5 @@
 """experiments/reproduce.py drives every experiment script with options they accept."""
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
