@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 import amsim  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
+from memkit.cli import parse_number_list  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
 NAME = "am_capacity"
@@ -74,13 +75,7 @@ def unit_point(cfg):
 
 
 def parse_list(text, typ=float):
-    try:
-        vals = [typ(v) for v in str(text).split(",") if v.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"expected a comma-separated list of numbers, got {text!r}") from exc
-    if not vals:
-        raise click.BadParameter("empty list")
-    return vals
+    return parse_number_list(text, typ)
 
 
 def summarise(points):

@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 import amsim  # noqa: E402
 from amsim.learning import lipschitz_bound  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
+from memkit.cli import parse_number_list  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 from memkit.io import config_hash  # noqa: E402
 
@@ -573,11 +574,8 @@ def run_sweep(units, cache, cache_dir, desc):
 
 
 def _floats(text, name):
-    try:
-        vals = [float(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{name} must be a comma-separated list of numbers, got {text!r}")
-    if not vals or any(v <= 0 for v in vals):
+    vals = parse_number_list(text, float, name)
+    if any(v <= 0 for v in vals):
         raise click.BadParameter(f"{name} must hold positive numbers, got {text!r}")
     return vals
 

@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:  # run as a file from anywhere
 
 import amsim  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
+from memkit.cli import parse_number_list  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
 NAME = "perceptron_margin"
@@ -642,13 +643,7 @@ def fig_basins(res, s, out):
 
 # ------------------------------------------------------------------ main
 def parse_list(text, typ=float):
-    try:
-        vals = [typ(v) for v in str(text).split(",") if v.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"expected a comma-separated list of numbers, got {text!r}") from exc
-    if not vals:
-        raise click.BadParameter("empty list")
-    return vals
+    return parse_number_list(text, typ)
 
 
 @click.command()

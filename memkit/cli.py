@@ -54,3 +54,14 @@ class OneLineErrorGroup(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def parse_number_list(text, typ=float, name: str = "value"):
+    """'0.1,0.5,2' -> [0.1, 0.5, 2.0]: a command-line list of numbers, or a BadParameter naming it."""
+    try:
+        vals = [typ(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+    if not vals:
+        raise click.BadParameter(f"{name} is an empty list")
+    return vals
