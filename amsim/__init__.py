@@ -17,7 +17,7 @@ Modules, each with one job:
     retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
     theory     one-step Hebbian error, AGS overlap, Gardner capacity
     io         save / load networks (.npz, no pickle, atomic)
-    plots      the standard figures
+    plots      the standard figures (amsim.plots, loaded with the package)
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
 from amsim.dynamics import RetrievalResult, run_dynamics
@@ -42,13 +42,16 @@ from amsim.memory import (
 from amsim.network import (
     conditional_entropy,
     conditional_probability,
+    default_tie_tol,
+    energy,
     is_fixed_point,
     local_fields,
     margins,
     probability_plus,
+    stable_neurons,
     total_conditional_entropy,
 )
-from amsim.patterns import ArchetypeModel, RandomFeaturesModel, flip_bits, random_patterns
+from amsim.patterns import ArchetypeModel, RandomFeaturesModel, flip_bits, random_patterns, unseen
 from amsim.retrieval import AMRetriever
 from amsim.theory import (
     ags_alpha_c,
@@ -60,6 +63,9 @@ from amsim.theory import (
     hebb_one_step_error,
     mixture_state,
 )
+
+from memkit.measures import overlap, overlap_matrix
+from amsim import plots
 
 __version__ = "0.1.0"
 

@@ -36,13 +36,13 @@ import numpy as np
 from numba import njit, prange
 
 from amsim._validate import as_rng, as_spins, check_positive_float, check_positive_int
-from amsim.network import check_couplings
+from amsim.network import TIES, check_couplings, default_tie_tol
+from memkit.measures import overlap
 
 CONVERGED, CYCLE, MAX_SWEEPS, SAMPLED = 0, 1, 2, 3
 STATUS_NAMES = {CONVERGED: "converged", CYCLE: "cycle", MAX_SWEEPS: "max_sweeps", SAMPLED: "sampled"}
 MODES = ("sync", "async", "glauber")
 ORDERS = ("random", "fixed")
-TIES = ("keep", "plus")
 
 
 @dataclass
@@ -64,6 +64,29 @@ class RetrievalResult:
     def converged(self) -> np.ndarray:
         """Boolean (T,): the trial ended on a fixed point."""
         return self.status == CONVERGED
+
+    @property
+    def cycled(self) -> np.ndarray:
+        """Boolean (T,): the trial ended in a cycle (its length is in `period`)."""
+        return self.status == CYCLE
+
+    @property
+    def hit_cap(self) -> np.ndarray:
+        """Boolean (T,): the trial ran out of sweeps before converging or cycling."""
+        return self.status == MAX_SWEEPS
+
+    def overlap(self, references) -> np.ndarray:
+        """Overlap m = (1/N) sum_i s_i xi_i of each final state with its reference.
+
+        references : (N,) one reference for every trial, or (T, N) one per trial.
+        Returns float (T,).
+        """
+        ref = np.asarray(references)
+        if ref.shape[-1] != self.states.shape[1] or ref.ndim > 2 or (
+                ref.ndim == 2 and ref.shape[0] != self.states.shape[0]):
+            raise ValueError(f"references must have shape ({self.states.shape[1]},) or "
+                             f"{self.states.shape}, got {ref.shape}")
+        return overlap(self.states, ref)
 
     def summary(self) -> dict[str, int]:
         """Counts of each status."""
@@ -289,7 +312,7 @@ def run_dynamics(
         raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
     max_sweeps = check_positive_int("max_sweeps", max_sweeps)
     if tie_tol is None:
-        tie_tol = 1e-10 * float(np.abs(J).sum(axis=1).max())
+        tie_tol = default_tie_tol(J)
     tie_tol = check_positive_float("tie_tol", tie_tol, allow_zero=True)
     tie_plus = tie == "plus"
     rng = as_rng(seed)

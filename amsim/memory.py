@@ -80,10 +80,18 @@ class AssociativeMemory:
         self._check_fitted()
         return network.margins(self.J_, self._states(patterns), normalised=normalised)
 
-    def is_fixed_point(self, sigma) -> np.ndarray:
-        """True for states that no neuron wants to leave (all raw margins > 0)."""
+    def is_fixed_point(self, sigma, tie: str = "keep", tie_tol: float | None = None) -> np.ndarray:
+        """True for states no neuron wants to leave, with the tie rule of `run`.
+
+        See `amsim.network.is_fixed_point`.
+        """
         self._check_fitted()
-        return network.is_fixed_point(self.J_, self._states(sigma))
+        return network.is_fixed_point(self.J_, self._states(sigma), tie=tie, tie_tol=tie_tol)
+
+    def energy(self, sigma) -> np.ndarray:
+        """Hopfield energy -(1/2) sigma^T J sigma; see `amsim.network.energy`."""
+        self._check_fitted()
+        return network.energy(self.J_, self._states(sigma))
 
     def run(self, initial, mode: str = "async", **kwargs) -> RetrievalResult:
         """Run the dynamics from `initial`; see `amsim.dynamics.run_dynamics`.

@@ -103,9 +103,58 @@ def margins(J: np.ndarray, patterns: np.ndarray, normalised: bool = True) -> np.
         return D / np.where(norms > 0, norms, np.nan)
 
 
-def is_fixed_point(J: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """True where every neuron agrees with the sign of its field (all raw margins > 0).
+TIES = ("keep", "plus")
 
-    Shape () for one state, (T,) for T states. A tie (h_i = 0) does not count as stable.
+
+def default_tie_tol(J: np.ndarray) -> float:
+    """Fields with |h_i| <= this count as ties: 1e-10 max_i sum_j |J_ij|.
+
+    Far above the round-off of any field computed from J, far below any field that
+    is not exactly zero; shared by `is_fixed_point` and `amsim.run_dynamics`.
     """
-    return np.all(margins(J, sigma, normalised=False) > 0, axis=-1)
+    return 1e-10 * float(np.abs(np.asarray(J, dtype=np.float64)).sum(axis=1).max())
+
+
+def stable_neurons(J: np.ndarray, sigma: np.ndarray, tie: str = "keep",
+                   tie_tol: float | None = None) -> np.ndarray:
+    """Boolean, shape of `sigma`: neuron i would keep its state under sigma_i <- sign(h_i).
+
+    The rule of `amsim.run_dynamics`: stable when sigma_i h_i > tie_tol; a tie
+    (|h_i| <= tie_tol) is stable with tie="keep" and, with tie="plus", only for
+    sigma_i = +1. Count unstable bits with this rather than ``margins < 0``, which
+    round-off decides at exact ties. tie_tol defaults to `default_tie_tol(J)`.
+    """
+    if tie not in TIES:
+        raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
+    if tie_tol is None:
+        tie_tol = default_tie_tol(J)
+    D = margins(J, sigma, normalised=False)
+    tied = np.abs(D) <= tie_tol
+    stable = D > tie_tol
+    if tie == "keep":
+        return stable | tied
+    return stable | (tied & (np.asarray(sigma) > 0))
+
+
+def is_fixed_point(J: np.ndarray, sigma: np.ndarray, tie: str = "keep",
+                   tie_tol: float | None = None) -> np.ndarray:
+    """True where no neuron would flip under the deterministic update sigma_i <- sign(h_i).
+
+    The same rule as `amsim.run_dynamics`, so a state it reports as converged is a
+    fixed point here (see `stable_neurons`). Without ties this is "every raw margin
+    (eq. 7) positive". Shape () for one state, (T,) for T states.
+    """
+    return np.all(stable_neurons(J, sigma, tie, tie_tol), axis=-1)
+
+
+def energy(J: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Hopfield energy E(sigma) = -(1/2) sum_ij J_ij sigma_i sigma_j.
+
+    Only the symmetric part of J contributes. For symmetric J with zero diagonal,
+    an asynchronous flip of neuron i changes E by -2 |h_i|, so E never increases
+    under asynchronous dynamics and fixed points are local minima; for asymmetric J
+    there is no such function (cycles are possible). Shape () for one state, (T,)
+    for T states.
+    """
+    s = np.asarray(sigma, dtype=np.float64)
+    return -0.5 * np.sum(s * local_fields(J, s), axis=-1) + 0.0   # + 0.0: no -0.0

@@ -1,9 +1,15 @@
 """Data for associative memories: random patterns, structured data models, corruption.
 
 All configurations are int8 arrays of +-1 with one configuration per row:
-shape (P, N) for P patterns of N neurons.
+shape (P, N) for P patterns of N neurons. int8 keeps large data sets small, but
+NumPy's integer products wrap around silently: ``xi @ xi.T`` on int8 overflows
+for N > 127. Use `memkit.overlap` / `amsim.overlap_matrix` (float64 inside), or
+cast first (``xi.astype(float) @ xi.T``).
 """
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 
@@ -85,6 +91,10 @@ class RandomFeaturesModel:
     def sample(self, n_examples: int, seed=None, return_components: bool = False):
         """Draw `n_examples` examples.
 
+        Draws of different sizes are not prefixes of one another (the signs are drawn
+        after all the feature sets); for nested training sets take the first P rows of
+        one large draw.
+
         Returns
         -------
         examples : int8 array (n_examples, N)
@@ -101,6 +111,69 @@ class RandomFeaturesModel:
         coin = 2 * rng.integers(0, 2, size=field.shape) - 1
         ex = np.where(ties, coin, np.sign(field)).astype(np.int8)
         return (ex, (idx, signs)) if return_components else ex
+
+    @property
+    def n_possible(self) -> int:
+        """How many distinct examples the model can produce, counting x and -x once.
+
+        C(D, L) feature sets times 2^(L-1) relative signs (for odd L; even L can also
+        produce tie-broken variants, which this count leaves out).
+        """
+        return math.comb(self.n_features, self.features_per_example) * 2 ** (self.features_per_example - 1)
+
+    def all_examples(self, max_examples: int = 100_000) -> np.ndarray:
+        """Every example the model can produce, up to a global sign flip, shape (n_possible, N).
+
+        Only for odd L (no ties); raises ValueError when there would be more than
+        `max_examples` of them. Useful as the complete set of "generalised" states in
+        a census of attractors. The rows come in a fixed order (by feature set), not
+        at random: draw test examples with `sample` and `unseen` instead.
+        """
+        L = self.features_per_example
+        if L % 2 == 0:
+            raise ValueError(f"all_examples needs an odd number of features per example, got L = {L}")
+        if self.n_possible > max_examples:
+            raise ValueError(f"the model has {self.n_possible} possible examples, more than "
+                             f"max_examples = {max_examples}")
+        F = self.features_.astype(np.int64)
+        out = []
+        for combo in itertools.combinations(range(F.shape[0]), L):
+            for signs in itertools.product((1, -1), repeat=L - 1):
+                field = F[combo[0]] + sum(c * F[k] for c, k in zip(signs, combo[1:]))
+                out.append(np.where(field > 0, 1, -1))
+        return np.array(out, dtype=np.int8)
+
+
+def unseen(candidates: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+    """Rows of `candidates` equal to no row of `seen` nor to its sign flip, without repeats.
+
+    The test set of a structured data model: fresh draws that the network was not
+    trained on (x and -x count as the same memory, since both are fixed points of
+    the same couplings when one is). Order of first appearance is kept.
+
+    Parameters
+    ----------
+    candidates : (M, N) +-1 configurations, e.g. `model.sample(M, seed=...)`
+    seen : (P, N) +-1 configurations, e.g. the training set; None: only remove
+        repeats (x and -x count as one), i.e. the distinct rows up to sign
+
+    Returns
+    -------
+    int8 array (M', N), M' <= M
+    """
+    cand = as_spins("candidates", candidates).reshape(-1, np.shape(candidates)[-1])
+    N = cand.shape[1]
+    if seen is None:
+        keep = cand
+    else:
+        seen = as_spins("seen", seen).reshape(-1, np.shape(seen)[-1])
+        if seen.shape[1] != N:
+            raise ValueError(f"candidates have N = {N} neurons but seen has N = {seen.shape[1]}")
+        hit = np.abs(cand.astype(np.float64) @ seen.T.astype(np.float64)).max(axis=1) >= N
+        keep = cand[~hit]
+    canonical = keep * np.where(keep[:, :1] < 0, -1, 1).astype(np.int8)
+    _, first = np.unique(canonical, axis=0, return_index=True)
+    return keep[np.sort(first)].astype(np.int8)
 
 
 class ArchetypeModel:

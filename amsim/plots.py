@@ -34,28 +34,37 @@ def plot_basin_curves(curves: dict, ax=None, absolute: bool = False, threshold: 
     return ax
 
 
-def plot_training_history(history, ax=None, what: str = "min_margin"):
+def plot_training_history(history, ax=None, what: str = "min_margin", label: str | None = None):
     """One quantity of a TrainingHistory against the step (log x-axis).
 
     what : "min_margin" (smallest over rows and the row mean), "loss" or "row_norm" (row mean).
+    label : legend label of the line(s) (for "min_margin" it prefixes "min over rows"
+        and "mean over rows").
+    Step 0 (J = 0 unless J0 was given) is left out: it has no place on the log axis.
     """
     ax = _axes(ax)
     h = history.as_arrays()
-    step = np.maximum(h["step"], 1)
     if what == "min_margin":
-        ax.plot(step, np.nanmin(h["min_margin"], axis=1), label="min over rows")
-        ax.plot(step, np.nanmean(h["min_margin"], axis=1), label="mean over rows")
+        mm = h["min_margin"]
+        ok = ~np.all(np.isnan(mm), axis=1) & (h["step"] > 0)
+        prefix = f"{label}: " if label else ""
+        ax.plot(h["step"][ok], np.nanmin(mm[ok], axis=1), label=prefix + "min over rows")
+        ax.plot(h["step"][ok], np.nanmean(mm[ok], axis=1), label=prefix + "mean over rows")
         ax.set_ylabel("normalised minimum margin (eq. 7)")
         ax.legend(fontsize=8)
     elif what == "loss":
-        ax.plot(step, h["loss"])
+        later = h["step"] > 0            # step 0 has no place on the log axis
+        ax.plot(h["step"][later], h["loss"][later], label=label)
         ax.set_yscale("log")
         ax.set_ylabel("PL objective L / P")
     elif what == "row_norm":
-        ax.plot(step, h["row_norm"].mean(axis=1))
+        later = h["step"] > 0
+        ax.plot(h["step"][later], h["row_norm"][later].mean(axis=1), label=label)
         ax.set_ylabel("mean row norm ||J_i||")
     else:
         raise ValueError(f"what must be 'min_margin', 'loss' or 'row_norm', got {what!r}")
+    if label and what != "min_margin":
+        ax.legend(fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("gradient step")
     return ax

@@ -84,7 +84,7 @@ def _out(arr: np.ndarray):
 
 
 # ------------------------------------------------------------------- Hebbian one step
-def hebb_one_step_error(alpha):
+def hebb_one_step_error(alpha, n_neurons: int | None = None):
     """One-step bit error of a stored pattern in the Hebbian network.
 
     Computes ``P_err(alpha) = 0.5 * erfc(1 / sqrt(2 * alpha))``: the probability that a
@@ -93,12 +93,18 @@ def hebb_one_step_error(alpha):
     load ``alpha = P / N``. In the large-N limit the aligned field ``xi_i h_i`` is
     ``1 + z`` with crosstalk ``z ~ Normal(0, alpha)``, so ``P_err = Phi(-1/sqrt(alpha))``
     (e.g. Hertz, Krogh & Palmer 1991, section 2.2). At finite N the crosstalk variance is
-    exactly ``(P-1)(N-1)/N^2`` and the signal ``(N-1)/N``.
+    exactly ``(P-1)(N-1)/N^2`` and the signal ``(N-1)/N``: give `n_neurons` to evaluate
+    the Gaussian formula at the effective load ``(P-1)/(N-1)`` with ``P = alpha N``
+    (closer to a measurement at N of a few hundred; the exact finite-N error is a
+    binomial tail, and unless N is even and P odd a field can be exactly 0, so the
+    measured error also depends on the tie rule).
 
     Parameters
     ----------
     alpha : float or array_like
         Load P/N (dimensionless), finite and > 0.
+    n_neurons : int, optional
+        N for the finite-N correction; then alpha N must be > 1.
 
     Returns
     -------
@@ -106,6 +112,13 @@ def hebb_one_step_error(alpha):
         Error probability per bit, same shape as ``alpha``.
     """
     a = _as_array(alpha, "alpha", positive=True)
+    if n_neurons is not None:
+        if isinstance(n_neurons, bool) or int(n_neurons) != n_neurons or n_neurons < 2:
+            raise ValueError(f"n_neurons must be an integer >= 2, got {n_neurons!r}")
+        N = float(n_neurons)
+        if np.any(a * N <= 1):
+            raise ValueError(f"alpha * n_neurons must exceed 1 (more than one pattern), got alpha = {alpha!r}")
+        a = (a * N - 1.0) / (N - 1.0)
     return _out(0.5 * special.erfc(1.0 / np.sqrt(2.0 * a)))
 
 
@@ -374,7 +387,7 @@ def gardner_stability_peak_weight(kappa):
 
 
 # -------------------------------------------------------------------- mixture states
-def mixture_state(patterns, indices: Iterable[int]) -> np.ndarray:
+def mixture_state(patterns, indices: Iterable[int], signs=None) -> np.ndarray:
     """Symmetric mixture state ``sign(xi^a + xi^b + xi^c + ...)`` of an odd number of patterns.
 
     The textbook spurious attractors of the Hebbian network (Amit, Gutfreund &
@@ -390,6 +403,9 @@ def mixture_state(patterns, indices: Iterable[int]) -> np.ndarray:
     indices : iterable of int
         An odd number of distinct row indices into ``patterns`` (negative indices count
         from the end, as in numpy).
+    signs : iterable of +-1, optional
+        One sign per index: the mixture ``sign(s_a xi^a + s_b xi^b + ...)`` (default all
+        +1). The 2^(n-1) sign choices give the distinct mixtures of the same patterns.
 
     Returns
     -------
@@ -429,5 +445,12 @@ def mixture_state(patterns, indices: Iterable[int]) -> np.ndarray:
     if len(set(norm)) != len(norm):
         raise ValueError(f"pattern indices must be distinct, got {idx_list!r}")
 
-    total = xi[norm].astype(np.int64).sum(axis=0)
+    if signs is None:
+        s = np.ones(len(norm), dtype=np.int64)
+    else:
+        s = np.asarray(signs)
+        if s.shape != (len(norm),) or np.any((s != 1) & (s != -1)):
+            raise ValueError(f"signs must be {len(norm)} values of +-1, one per index, got {signs!r}")
+        s = s.astype(np.int64)
+    total = s @ xi[norm].astype(np.int64)
     return np.sign(total).astype(np.int8)

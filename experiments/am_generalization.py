@@ -39,7 +39,6 @@ resumes and a repeated run only redraws the figures.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 import time
@@ -96,10 +95,10 @@ def _features_data(cfg):
     train = np.concatenate(chunks)[:P]
     n_test = max(cfg["refs"], cfg["n_entropy"])
     pool = model.sample(6 * n_test, seed=_rng(s, 3, N, D))
-    test = _unseen(pool, train)[:n_test]
+    test = amsim.unseen(pool, train)[:n_test]
     hidden = model.features_
-    n_all = math.comb(D, L) * 2 ** (L - 1)
-    census_test = _all_examples(hidden, L) if n_all <= MAX_ENUMERATED else test
+    enumerable = L % 2 == 1 and model.n_possible <= MAX_ENUMERATED
+    census_test = model.all_examples() if enumerable else test
     return train, test, hidden, census_test, None
 
 
@@ -113,26 +112,6 @@ def _archetype_data(cfg):
     order = np.argsort(np.tile(np.arange(n_test_per), K), kind="stable")  # interleave archetypes
     test, labels = test[order], labels[order]
     return train, test, model.archetypes_, test, labels
-
-
-def _unseen(pool, train):
-    """Pool rows that equal no training example (nor its sign flip), without repeats."""
-    N = pool.shape[1]
-    seen = np.abs(pool.astype(np.float64) @ train.T.astype(np.float64)).max(axis=1) >= N
-    keep = pool[~seen]
-    _, first = np.unique(keep * np.where(keep[:, :1] < 0, -1, 1).astype(np.int8), axis=0, return_index=True)
-    return keep[np.sort(first)]
-
-
-def _all_examples(features, L):
-    """Every example the random-features model can produce, up to a global sign flip."""
-    F = features.astype(np.int64)
-    out = []
-    for combo in itertools.combinations(range(F.shape[0]), L):
-        for signs in itertools.product((1, -1), repeat=L - 1):
-            field = F[combo[0]] + sum(c * F[k] for c, k in zip(signs, combo[1:]))
-            out.append(np.where(field >= 0, 1, -1))  # L odd: no ties
-    return np.array(out, dtype=np.int8)
 
 
 # ----------------------------------------------------------------------------- one unit

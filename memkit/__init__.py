@@ -12,6 +12,7 @@ from memkit.measures import (
     recovery_rate,
     unstable_rate,
     overlap,
+    overlap_matrix,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "recovery_rate",
     "unstable_rate",
     "overlap",
+    "overlap_matrix",
 ]

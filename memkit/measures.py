@@ -92,3 +92,17 @@ def overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     return (a * b).mean(axis=-1)
+
+
+def overlap_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """All pairwise overlaps M[r, s] = (1/N) sum_i a[r, i] b[s, i], computed in float64.
+
+    a : (R, N) or (N,), b : (S, N) or (N,) configurations; returns (R, S), with the
+    axis of a 1-d argument dropped. Safe for int8 spins, where ``a @ b.T`` would
+    wrap around silently for N > 127.
+    """
+    A = np.asarray(a, dtype=np.float64)
+    B = np.asarray(b, dtype=np.float64)
+    if A.shape[-1] != B.shape[-1]:
+        raise ValueError(f"a has N = {A.shape[-1]} entries per row but b has {B.shape[-1]}")
+    return (A @ B.T) / A.shape[-1]

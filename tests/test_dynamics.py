@@ -147,3 +147,21 @@ def test_bad_arguments():
         run_dynamics(J, np.ones(3), "async")
     with pytest.raises(ValueError, match="max_sweeps"):
         run_dynamics(J, np.ones(4), "async", max_sweeps=0)
+
+
+def test_result_reports_cycles_caps_and_overlaps():
+    # two neurons that follow each other with opposite signs: a 2-cycle under sync updates
+    J = np.array([[0.0, -1.0], [-1.0, 0.0]])
+    res = run_dynamics(J, np.array([[1, 1], [1, -1]]), "sync")
+    assert list(res.cycled) == [True, False] and list(res.converged) == [False, True]
+    assert not res.hit_cap.any()
+    xi = random_patterns(3, 200, seed=0)
+    net = HebbianMemory().fit(xi)
+    start = flip_bits(np.repeat(xi[:1], 4, axis=0), 20, seed=1)
+    capped = net.run(start, max_sweeps=1, mode="sync")
+    assert capped.hit_cap.all() or capped.converged.any()
+    done = net.run(start, seed=2)
+    assert np.allclose(done.overlap(xi[0]), 1.0)
+    assert np.allclose(done.overlap(np.repeat(xi[:1], 4, axis=0)), 1.0)
+    with pytest.raises(ValueError, match="references"):
+        done.overlap(xi[:2])

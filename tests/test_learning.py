@@ -205,3 +205,30 @@ def test_automatic_learning_rate_is_exposed():
     np.testing.assert_array_equal(random_patterns(3, 5, seed=[1, 2]), random_patterns(3, 5, seed=[1, 2]))
     with pytest.raises(ValueError, match="seed must be"):
         random_patterns(3, 5, seed="x")
+
+
+def test_lbfgs_history_says_whether_it_converged():
+    from amsim import random_patterns, train_pseudo_likelihood
+    xi = random_patterns(30, 60, seed=0)
+    _, done = train_pseudo_likelihood(xi, l2=1e-3, solver="lbfgs", n_steps=500)
+    assert done.converged is True and "L-BFGS-B" in done.message
+    _, capped = train_pseudo_likelihood(xi, l2=1e-3, solver="lbfgs", n_steps=3)
+    assert capped.converged is False and "3 iterations" in capped.message
+    _, gd = train_pseudo_likelihood(xi, n_steps=5)
+    assert gd.converged is None and "5 gradient steps" in gd.message
+
+
+def test_optimizer_blas_limit_only_touches_libraries_outside_numpy():
+    import os
+    from threadpoolctl import threadpool_info
+    from amsim.learning import _is_numpy_library, _optimizer_blas_single_threaded
+
+    assert _is_numpy_library(os.path.join("x", "site-packages", "numpy.libs", "libopenblas.so"))
+    assert not _is_numpy_library(os.path.join("x", "site-packages", "scipy.libs", "libopenblas.so"))
+    before = {i["filepath"]: i["num_threads"] for i in threadpool_info()}
+    with _optimizer_blas_single_threaded():
+        inside = {i["filepath"]: i["num_threads"] for i in threadpool_info()}
+    assert {i["filepath"]: i["num_threads"] for i in threadpool_info()} == before
+    for path, n in inside.items():
+        if _is_numpy_library(path):
+            assert n == before[path]

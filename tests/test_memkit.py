@@ -83,3 +83,14 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
         assert (p.stat().st_mode & 0o777) == 0o644
     finally:
         os.umask(old)
+
+
+def test_overlap_matrix_does_not_wrap_around_for_int8_spins():
+    from memkit import overlap_matrix
+    a = np.ones((2, 300), dtype=np.int8)
+    a[1, :100] = -1
+    M = overlap_matrix(a, a)
+    assert np.allclose(M, [[1.0, 1 / 3], [1 / 3, 1.0]])
+    assert overlap_matrix(a[0], a).shape == (2,)
+    with pytest.raises(ValueError, match="300"):
+        overlap_matrix(a, a[:, :10])

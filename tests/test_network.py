@@ -79,3 +79,43 @@ def test_couplings_are_validated():
         net.local_fields(np.array([1, 0, 1, 1, 1]))
     with pytest.raises(ValueError, match="call fit"):
         amsim.HebbianMemory().local_fields(np.ones(5))
+
+
+def test_is_fixed_point_uses_the_dynamics_tie_rule():
+    # Hebb with N even and P even: some fields are exactly 0 (N h_i is an even integer)
+    xi = amsim.random_patterns(10, 100, seed=18)
+    J = amsim.hebb_couplings(xi)
+    starts = amsim.random_patterns(300, 100, seed=1)
+    for tie in ("keep", "plus"):
+        for mode in ("async", "sync"):
+            res = amsim.run_dynamics(J, starts, mode, tie=tie, seed=2)
+            ends = res.states[res.converged]
+            assert len(ends) > 0
+            assert np.all(amsim.is_fixed_point(J, ends, tie=tie))
+    ends = amsim.run_dynamics(J, starts, "async", seed=2)
+    ends = ends.states[ends.converged]
+    D = amsim.margins(J, ends, normalised=False)
+    tied = np.abs(D) < 1e-12
+    assert tied.any(axis=1).sum() > 10     # fixed points with exactly tied spins
+    assert np.all(D[~tied] > 0)
+    plus_ok = np.all(~tied | (ends > 0), axis=1)
+    assert np.array_equal(amsim.is_fixed_point(J, ends, tie="plus"), plus_ok)
+    assert not plus_ok.all()
+    with pytest.raises(ValueError, match="'never'"):
+        amsim.is_fixed_point(J, starts, tie="never")
+
+
+def test_energy_is_the_quadratic_form_and_falls_by_twice_the_field_on_a_flip():
+    xi = amsim.random_patterns(7, 60, seed=0)
+    J = amsim.hebb_couplings(xi)
+    s = amsim.flip_bits(xi[0], 20, seed=1).astype(float)
+    E = amsim.energy(J, s)
+    assert E == pytest.approx(-0.5 * s @ J @ s, rel=1e-12)
+    h = J @ s
+    i = int(np.argmax(-s * h))            # the most unstable neuron
+    s2 = s.copy()
+    s2[i] = -s2[i]
+    assert amsim.energy(J, s2) - E == pytest.approx(-2 * abs(h[i]), rel=1e-12)
+    assert amsim.energy(J, np.stack([s, s2])).shape == (2,)
+    net = amsim.HebbianMemory().fit(xi)
+    assert net.energy(s) == pytest.approx(E)

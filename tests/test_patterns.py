@@ -83,3 +83,27 @@ def test_data_model_bad_values():
         RandomFeaturesModel(10, 2, features_per_example=3)
     with pytest.raises(ValueError, match="quality"):
         ArchetypeModel(10, 2, quality=1.5)
+
+
+def test_random_features_enumeration_and_unseen_examples():
+    from amsim import unseen
+    model = RandomFeaturesModel(80, 6, features_per_example=3, seed=0)
+    every = model.all_examples()
+    assert every.shape == (model.n_possible, 80) == (80, 80)
+    canon = every * np.where(every[:, :1] < 0, -1, 1)
+    assert len(np.unique(canon, axis=0)) == len(every)          # all distinct up to sign
+    drawn = model.sample(200, seed=1)
+    best = np.abs(drawn.astype(float) @ every.T.astype(float)).max(axis=1)
+    assert np.all(best == 80)                                   # every draw is one of them
+    train = drawn[:30]
+    fresh = unseen(drawn[30:], train)
+    assert len(fresh) > 0
+    assert np.abs(fresh.astype(float) @ train.T.astype(float)).max() < 80
+    assert np.abs(fresh.astype(float) @ fresh.T.astype(float) - 80 * np.eye(len(fresh))).max() < 80
+    with pytest.raises(ValueError, match="odd"):
+        RandomFeaturesModel(40, 6, features_per_example=2, seed=0).all_examples()
+    with pytest.raises(ValueError, match="max_examples"):
+        model.all_examples(max_examples=10)
+    with pytest.raises(ValueError, match="neurons"):
+        unseen(drawn[:, :40], train)
+    assert len(unseen(np.concatenate([every, -every[:5], every[:3]]))) == len(every)

@@ -207,3 +207,24 @@ def test_mixture_state_rejects():
         mixture_state(bad, [0, 1, 2])
     with pytest.raises(ValueError, match="shape"):
         mixture_state(np.ones(10), [0])
+
+
+def test_hebb_one_step_error_at_finite_n_uses_the_effective_load():
+    N, P = 200, 21
+    expected = stats.norm.cdf(-math.sqrt((N - 1) / (P - 1)))
+    assert hebb_one_step_error(P / N, n_neurons=N) == pytest.approx(expected, rel=1e-12)
+    assert hebb_one_step_error(P / N, n_neurons=10**9) == pytest.approx(hebb_one_step_error(P / N), rel=1e-6)
+    with pytest.raises(ValueError, match="n_neurons"):
+        hebb_one_step_error(0.1, n_neurons=1)
+    with pytest.raises(ValueError, match="exceed 1"):
+        hebb_one_step_error(0.001, n_neurons=100)
+
+
+def test_mixture_state_with_signs():
+    from amsim import random_patterns
+    xi = random_patterns(5, 101, seed=0)
+    m = mixture_state(xi, [0, 2, 4], signs=[1, -1, 1])
+    assert np.array_equal(m, np.sign(xi[0] - xi[2].astype(int) + xi[4]))
+    assert np.array_equal(mixture_state(xi, [0, 2, 4], signs=[-1, -1, -1]), -mixture_state(xi, [0, 2, 4]))
+    with pytest.raises(ValueError, match="signs"):
+        mixture_state(xi, [0, 1, 2], signs=[1, 0, 1])

@@ -167,3 +167,27 @@ def test_checkpoint_tokenizer_from_another_vocabulary(tmp_path):
     tok = CharTokenizer("xyz ").to_dict()
     with pytest.raises(ValueError, match="'a' is not in the tokenizer"):
         build_dataset(DataSpec(corpus=f"text:{f}", length=4, n_test=1), tokenizer_dict=tok)
+
+
+def test_dataset_from_texts_pads_each_text_to_one_sequence():
+    from uddm.data import dataset_from_texts
+    ds = dataset_from_texts(["abc", "ab"], ["ca"], length=4)
+    assert ds.train.shape == (2, 4) and ds.test.shape == (1, 4)
+    tok = ds.tokenizer
+    assert tok.decode(ds.train[1].tolist()) == "ab" and ds.train[1, 2:].tolist() == [tok.pad_id] * 2
+    assert dataset_from_texts(["abcde", "a"]).train.shape == (2, 5)
+    with pytest.raises(ValueError, match="'abcde'"):
+        dataset_from_texts(["abcde"], length=3)
+    with pytest.raises(ValueError, match="at least one"):
+        dataset_from_texts([])
+
+
+def test_train_accepts_a_ready_dataset(tmp_path):
+    from uddm.data import dataset_from_texts
+    from uddm.train import TrainConfig, train
+    ds = dataset_from_texts(["abcabc", "bcabca"], ["cabcab"])
+    cfg = TrainConfig(model="cpu-xxs", length=6, steps=3, batch_size=4, warmup=1,
+                      progress=False, device="cpu", dropout=0.0)
+    res = train(cfg, ds)
+    assert res.model.config.vocab_size == ds.tokenizer.vocab_size
+    assert res.model.config.prediction == "nelbo"

@@ -224,3 +224,76 @@ def test_duo_curriculum_marginal():
     assert abs((z == x).double().mean().item() - p) < Z5 * math.sqrt(p * (1 - p) / N)
     # alpha falls as gamma rises (t grows): dalpha < 0
     assert (cur.dalpha(torch.linspace(0, 1, 50)) < 0).all()
+
+
+def test_nelbo_optimum_per_token_is_posterior_over_forward_likelihood():
+    """Per token, E_{x ~ p(x|z_t)} L_t(x_theta) is minimised at x_theta ∝ p(x|z_t) / q(z_t|x).
+
+    This is why a model trained with the x0 cross-entropy (which learns p(x|z_t)) must be
+    divided by q(z_t|x) before eq. 2 (uddm.sample.prediction_logits).
+    """
+    from uddm.diffusion import nelbo_per_token
+
+    g = torch.Generator().manual_seed(3)
+    K, a, zt = 5, 0.55, 2
+    p = torch.softmax(torch.randn(K, generator=g, dtype=torch.float64), -1)
+    w = torch.zeros(K, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16,
+                            line_search_fn="strong_wolfe")
+    xs = torch.arange(K).view(K, 1)
+
+    def objective():
+        opt.zero_grad()
+        lx = torch.log_softmax(w, -1).expand(K, 1, K)
+        L = nelbo_per_token(lx, xs, torch.full((K, 1), zt), torch.tensor(a, dtype=torch.float64),
+                            torch.tensor(-1.0, dtype=torch.float64))
+        f = (p * L.view(K)).sum()
+        f.backward()
+        return f
+
+    opt.step(objective)
+    q = torch.full((K,), (1 - a) / K, dtype=torch.float64)
+    q[zt] += a
+    expected = p / q / (p / q).sum()
+    assert torch.allclose(torch.softmax(w, -1).detach(), expected, atol=1e-8)
+
+
+def test_plug_in_prediction_of_an_x0_ce_model_is_divided_by_the_forward_likelihood():
+    from uddm.diffusion import make_schedule
+    from uddm.model import get_config
+    from uddm.sample import predict, token_entropy
+    from uddm_helpers import FixedDenoiser
+    from memkit.measures import categorical_entropy
+
+    g = torch.Generator().manual_seed(0)
+    L, K, t = 6, 7, 0.3
+    logits = torch.randn(L, K, generator=g)
+    z = torch.randint(0, K, (2, L), generator=g)
+    sched = make_schedule("loglinear")
+    m = FixedDenoiser(logits)
+    nelbo_pred = predict(m, z, sched, t)
+    assert torch.allclose(nelbo_pred, torch.softmax(logits.double(), -1).expand(2, L, K))
+    m.config = get_config("cpu-xxs", vocab_size=K, length=L, prediction="x0_ce")
+    a = sched.alpha(t)
+    q = torch.full((2, L, K), (1 - a) / K, dtype=torch.float64)
+    q.scatter_(-1, z.unsqueeze(-1), a + (1 - a) / K)
+    expected = torch.softmax(logits.double(), -1) / q
+    expected = expected / expected.sum(-1, keepdim=True)
+    assert torch.allclose(predict(m, z, sched, t, plug_in=True), expected, atol=1e-12)
+    raw = torch.softmax(logits.double(), -1).expand(2, L, K)
+    assert torch.allclose(predict(m, z, sched, t), raw, atol=1e-12)     # its own p(x | z_t)
+    H = token_entropy(m, z, sched, t)
+    assert torch.allclose(H, torch.as_tensor(categorical_entropy(np.log(raw.numpy()))), atol=1e-10)
+
+
+def test_schedules_take_floats_and_tensors():
+    from uddm.diffusion import make_schedule
+
+    for name in ("loglinear", "cosine"):
+        s = make_schedule(name)
+        for fn in (s.alpha, s.dalpha, s.sigma):
+            value = fn(0.3)
+            assert isinstance(value, float)
+            assert value == float(fn(torch.tensor([0.3], dtype=torch.float64))[0])
+        with pytest.raises(ValueError, match="1.5"):
+            s.alpha(1.5)

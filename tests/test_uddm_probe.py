@@ -19,8 +19,9 @@ TRAIN = ["train", "--config", "cpu-xxs", "--corpus", "markov:32:2", "--length", 
 def memoriser(tmp_path_factory):
     """cpu-xxs trained on a handful (4) of Markov sequences: a memorising model.
 
-    x0 cross-entropy (not the paper's loss) memorises in 400 steps (~8 s); the probe is
-    about the model, whatever trained it.
+    x0 cross-entropy (not the paper's loss) memorises in 400 steps (~8 s). Its entropies
+    are those of p(x | z_t), confident on any clean input, so the probe adds a warning
+    to its verdict (the entropy rule assumes a NELBO model); recovery is loss-independent.
     """
     root = tmp_path_factory.mktemp("probe")
     ck = root / "m.pt"
@@ -53,6 +54,7 @@ def test_probe_calls_a_model_trained_on_a_handful_of_sequences_memorising(memori
     assert "verdict: memorising" in r.output, r.output
     rep = json.loads(out.read_text())
     assert rep["verdict"] == "memorising" and rep["h_ref"] < rep["tau"]
+    assert rep["prediction"] == "x0_ce" and "WARNING" in rep["reason"] and "NELBO" in r.output
     assert rep["recovery"][1] > 0.8 and all(math.isfinite(v) for v in rep["recovery"])
     u = rep["extra"]["unseen"]                     # memorised: references far above unseen
     assert u["n"] == 16 and u["recovery_gap"][1] > 3 * u["recovery_gap_sem"][1]

@@ -285,7 +285,7 @@ def recover(checkpoint, t, t_start, split, reference_file, n, steps, dynamics, f
         from uddm.data import _parse_markov
         from uddm.measures import recovery_rate
         src = _parse_markov(spec)
-        alpha = float(schedule.alpha(torch.tensor(float(t), dtype=torch.float64)))
+        alpha = schedule.alpha(float(t))
         bayes = torch.from_numpy(src.bayes_denoise(res.start.cpu().numpy(), alpha))
         click.echo(f"exact Bayes denoiser ceiling: "
                    f"{_fmt(*mean_and_se(recovery_rate(res.reference.cpu(), res.start.cpu(), bayes)))}")

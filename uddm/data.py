@@ -31,7 +31,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -471,6 +471,44 @@ def build_dataset(spec: DataSpec, tokenizer_dict: dict | None = None) -> Dataset
     train = torch.from_numpy(seqs[pool[:n]].copy())
     test = torch.from_numpy(seqs[test_idx].copy())
     return Dataset(train, test, tok, spec, source)
+
+
+def dataset_from_texts(train_texts, test_texts=(), tokenizer: str = "char",
+                       length: int | None = None) -> Dataset:
+    """A Dataset of one sequence per string, for small hand-made experiments.
+
+    train_texts, test_texts : lists of strings (test may be empty); each string is one
+        sequence, right-padded with the tokenizer's pad token to `length`.
+    tokenizer : "char" (built from the characters of all the texts; id 0 is padding),
+        "byte" or "bpe:PATH".
+    length : sequence length (default: the longest encoded text); a longer text
+        raises ValueError naming it.
+
+    Pass the result to `uddm.train.train(cfg, dataset)`.
+    """
+    train_texts, test_texts = list(train_texts), list(test_texts)
+    if not train_texts:
+        raise ValueError("dataset_from_texts needs at least one training text")
+    for s in train_texts + test_texts:
+        if not isinstance(s, str):
+            raise ValueError(f"texts must be strings, got {s!r}")
+    spec = DataSpec(corpus=f"texts:{len(train_texts)}+{len(test_texts)}", tokenizer=tokenizer,
+                    length=2, n_train=len(train_texts), n_test=len(test_texts))
+    tok = _make_tokenizer(spec, train_texts + test_texts, None)
+    encoded = [tok.encode(s) for s in train_texts + test_texts]
+    longest = max(len(ids) for ids in encoded)
+    L = longest if length is None else int(length)
+    if L < 2:
+        raise ValueError(f"sequence length must be >= 2, got {L}")
+    for s, ids in zip(train_texts + test_texts, encoded):
+        if len(ids) > L:
+            raise ValueError(f"text {s!r} has {len(ids)} tokens, more than length {L}")
+    if tok.pad_id is None and any(len(ids) != L for ids in encoded):
+        raise ValueError(f"tokenizer {tokenizer!r} has no padding token: give texts of exactly {L} tokens")
+    rows = torch.tensor([ids + [tok.pad_id] * (L - len(ids)) for ids in encoded], dtype=torch.long)
+    spec = replace(spec, length=L)
+    n = len(train_texts)
+    return Dataset(rows[:n], rows[n:].reshape(-1, L), tok, spec)
 
 
 def dataset_summary(ds: Dataset) -> str:

@@ -39,8 +39,27 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- schedules
+def _time_function(method):
+    """Let a schedule method take a float (returns a float) as well as a tensor."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, t):
+        if isinstance(t, torch.Tensor):
+            return method(self, t)
+        value = float(t)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"time t must be in [0, 1], got {t!r}")
+        return float(method(self, torch.tensor(value, dtype=torch.float64)))
+
+    return wrapper
+
+
 class LogLinearSchedule:
     """alpha_t = 1 - (1 - eps) t, alpha'_t = -(1 - eps) for t in [0, 1] (the paper's code).
+
+    `alpha`, `dalpha` and `sigma` take a tensor of times (and return one) or a float
+    (and return a float).
 
     `eps` keeps alpha away from 0 at t = 1; training draws t in [eps, 1]. The network
     is conditioned on sigma_t = -log alpha_t.
@@ -53,12 +72,15 @@ class LogLinearSchedule:
             raise ValueError(f"schedule eps must be in (0, 1), got {eps!r}")
         self.eps = float(eps)
 
+    @_time_function
     def alpha(self, t: torch.Tensor) -> torch.Tensor:
         return 1.0 - (1.0 - self.eps) * t
 
+    @_time_function
     def dalpha(self, t: torch.Tensor) -> torch.Tensor:
         return torch.full_like(t, -(1.0 - self.eps))
 
+    @_time_function
     def sigma(self, t: torch.Tensor) -> torch.Tensor:
         """The network's conditioning sigma_t = -log alpha_t."""
         return -torch.log(self.alpha(t))
@@ -75,9 +97,11 @@ class CosineSchedule(LogLinearSchedule):
 
     name = "cosine"
 
+    @_time_function
     def alpha(self, t: torch.Tensor) -> torch.Tensor:
         return self.eps + (1.0 - self.eps) * torch.cos(0.5 * math.pi * t)
 
+    @_time_function
     def dalpha(self, t: torch.Tensor) -> torch.Tensor:
         return -(1.0 - self.eps) * 0.5 * math.pi * torch.sin(0.5 * math.pi * t)
 
@@ -221,6 +245,12 @@ def x0_cross_entropy_per_token(log_x_theta: torch.Tensor, x: torch.Tensor) -> to
 
     NOT the paper's loss (the paper uses the NELBO, eq. 3): offered because it learns
     the low-noise regime much faster on a CPU budget. Any result must say which loss.
+    It trains x_theta towards p(x | z_t), while the NELBO's optimum (per token) is
+    proportional to p(x | z_t) / q(z_t | x), the x that eq. 2 plugs in; models trained
+    with it carry ModelConfig.prediction = "x0_ce" and the reverse steps divide by
+    q(z_t | x) before eq. 2 (uddm.sample.prediction_logits). Their entropies (eq. 13)
+    are those of p(x | z_t), near zero at small t for any input, so the entropy probe
+    of memorisation is meant for NELBO models.
     """
     return -torch.gather(log_x_theta, -1, x.unsqueeze(-1)).squeeze(-1)
 

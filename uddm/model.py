@@ -40,8 +40,14 @@ class ModelConfig:
     dropout: float = 0.1
     vocab_size: int = 0
     mlp_ratio: int = 4
+    # what the output was trained to be: "nelbo" (eq. 3, the paper's: x_theta is the
+    # x of eq. 2) or "x0_ce" (cross-entropy on the clean token: p(x | z_t)); the
+    # reverse steps convert the latter before eq. 2 (see uddm.sample.prediction_logits)
+    prediction: str = "nelbo"
 
     def __post_init__(self):
+        if self.prediction not in ("nelbo", "x0_ce"):
+            raise ValueError(f"prediction must be 'nelbo' or 'x0_ce', got {self.prediction!r}")
         for f in ("hidden", "blocks", "heads", "length", "cond_dim", "mlp_ratio"):
             if getattr(self, f) < 1:
                 raise ValueError(f"model {f} must be >= 1, got {getattr(self, f)}")

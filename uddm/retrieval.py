@@ -54,7 +54,7 @@ class DiffusionRetriever:
         x = torch.as_tensor(np.asarray(references), dtype=torch.long, device=self.device)
         if int(x.max()) >= K or int(x.min()) < 0:
             raise ValueError(f"reference token id {int(x.max())} is outside the model's vocabulary of {K}")
-        alpha = float(self.schedule.alpha(torch.tensor(float(level), dtype=torch.float64)))
+        alpha = self.schedule.alpha(float(level))
         return forward_corrupt(x, alpha, K, _torch_generator(rng, self.device)).cpu().numpy()
 
     def denoise(self, corrupted, level, dynamics, rng) -> Denoised:

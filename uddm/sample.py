@@ -16,6 +16,7 @@ of x_theta at the final tokens (time t0) are returned with them.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 
 import torch
@@ -24,8 +25,8 @@ import torch.nn.functional as F
 from uddm.diffusion import forward_corrupt, reverse_posterior
 from uddm.measures import recovery_rate, token_entropy_from_logits, unstable_rate
 
-__all__ = ["SampleResult", "nucleus_filter", "reverse_process", "generate", "retrieve",
-           "token_entropy", "RetrievalResult"]
+__all__ = ["SampleResult", "nucleus_filter", "prediction_logits", "predict", "reverse_process",
+           "generate", "retrieve", "token_entropy", "RetrievalResult"]
 
 T0 = 1e-5
 
@@ -74,11 +75,51 @@ def nucleus_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     return out / out.sum(-1, keepdim=True)
 
 
-def _x_theta(model, z, t, schedule, top_p):
-    sigma = schedule.sigma(torch.full((z.shape[0],), float(t), device=z.device))
-    with _autocast(z.device):
-        logits = model(z, sigma).float()
-    p = F.softmax(logits.double(), dim=-1)
+def prediction_logits(model, tokens: torch.Tensor, schedule, t: float = T0,
+                      plug_in: bool = False) -> torch.Tensor:
+    """Log-probabilities (up to a constant per position) of the model's prediction: (B, L, K) float64.
+
+    plug_in=False: the network's own distribution over the clean token at
+    (z_t = tokens, t) — x_theta for a model trained with the NELBO (eq. 3, the
+    paper's loss), p(x | z_t) for one trained with the x0 cross-entropy.
+
+    plug_in=True: the x that eq. 2 needs so that q(z_s | z_t, x) is the mixture
+    sum_x p(x | z_t) q(z_s | z_t, x). For the NELBO that is x_theta itself (per token
+    its optimum is proportional to p(x | z_t) / q(z_t | x)); for an x0 cross-entropy
+    model (model.config.prediction == "x0_ce") log q(z_t | x) =
+    log(alpha_t [x = z_t] + (1 - alpha_t) / K) is subtracted. Only the reverse steps use
+    this: at small t the division amplifies whatever small mass an x0 cross-entropy
+    model puts on tokens other than z_t, so its final greedy step and its entropies
+    (eq. 13) use its own distribution p(x | z_t).
+    """
+    sigma = schedule.sigma(torch.full((tokens.shape[0],), float(t), device=tokens.device))
+    with _autocast(tokens.device):
+        logits = model(tokens, sigma).float()
+    logits = logits.double()
+    if plug_in and getattr(model.config, "prediction", "nelbo") == "x0_ce":
+        K = logits.shape[-1]
+        a = schedule.alpha(float(t))
+        log_q = torch.full_like(logits, math.log((1.0 - a) / K))
+        log_q.scatter_(-1, tokens.unsqueeze(-1), math.log(a + (1.0 - a) / K))
+        logits = logits - log_q
+    return logits
+
+
+@torch.no_grad()
+def predict(model, tokens: torch.Tensor, schedule, t: float = T0,
+            top_p: float | None = None, plug_in: bool = False) -> torch.Tensor:
+    """The model's distribution of the clean token at every position: (B, L, K) float64.
+
+    tokens : (B, L) the state z_t; t : its time in (0, 1]. Probabilities, optionally
+    nucleus-filtered. plug_in=True gives the x of eq. 2 (different only for models
+    trained with the x0 cross-entropy); see `prediction_logits`.
+    """
+    with _eval(model):
+        return _x_theta(model, tokens, t, schedule, top_p, plug_in)
+
+
+def _x_theta(model, z, t, schedule, top_p, plug_in=True):
+    p = F.softmax(prediction_logits(model, z, schedule, t, plug_in=plug_in), dim=-1)
     if top_p is not None:
         p = nucleus_filter(p, top_p)
     return p
@@ -99,10 +140,7 @@ def token_entropy(model, tokens: torch.Tensor, schedule, t: float = T0,
     with _eval(model):
         for i in range(0, tokens.shape[0], batch_size):
             z = tokens[i:i + batch_size]
-            sigma = schedule.sigma(torch.full((z.shape[0],), float(t), device=z.device))
-            with _autocast(z.device):
-                logits = model(z, sigma).float()
-            out.append(token_entropy_from_logits(logits))
+            out.append(token_entropy_from_logits(prediction_logits(model, z, schedule, t)))
     return torch.cat(out)
 
 
@@ -129,10 +167,10 @@ def reverse_process(model, schedule, z_start: torch.Tensor, t_start: float, step
             x = _x_theta(model, z, t, schedule, top_p)
             post = reverse_posterior(z, x, schedule.alpha(t), schedule.alpha(s))
             z = _draw(post, greedy, generator)
-        x = _x_theta(model, z, ts[-1], schedule, top_p)
         if final == "greedy":
-            z = x.argmax(-1)
+            z = _x_theta(model, z, ts[-1], schedule, top_p, plug_in=False).argmax(-1)
         else:
+            x = _x_theta(model, z, ts[-1], schedule, top_p)
             post = reverse_posterior(z, x, schedule.alpha(ts[-1]), 1.0)
             z = _draw(post, greedy, generator)
     H = token_entropy(model, z, schedule, t0) if entropy else None
@@ -177,7 +215,7 @@ def retrieve(model, schedule, reference: torch.Tensor, t: float, steps: int = 12
     if int(reference.max()) >= K or int(reference.min()) < 0:
         raise ValueError(f"reference token id {int(reference.max())} is outside the "
                          f"model's vocabulary of {K}")
-    alpha = float(schedule.alpha(torch.tensor(float(t), dtype=torch.float64)))
+    alpha = schedule.alpha(float(t))
     parts, zs = [], []
     for i in range(0, reference.shape[0], batch_size):
         x = reference[i:i + batch_size]

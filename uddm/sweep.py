@@ -332,7 +332,7 @@ def _ceiling_record(rec: RetrievalRecord, denoiser, schedule) -> RetrievalRecord
     """The same corrupted starts denoised by the reference denoiser, as a protocol record."""
     final = np.empty_like(rec.final)
     for a, t in enumerate(rec.levels):
-        alpha = float(schedule.alpha(torch.tensor(float(t), dtype=torch.float64)))
+        alpha = schedule.alpha(float(t))
         z = rec.corrupted[a].reshape(-1, rec.corrupted.shape[-1])
         final[a] = denoiser.bayes_denoise(z, alpha).reshape(rec.final[a].shape)
     return RetrievalRecord(rec.levels, rec.reference, rec.corrupted, final, None)

@@ -81,7 +81,8 @@ class TrainConfig:
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         return get_config(self.model, hidden=self.hidden, blocks=self.blocks, heads=self.heads,
-                          length=self.length, dropout=self.dropout, vocab_size=vocab_size)
+                          length=self.length, dropout=self.dropout, vocab_size=vocab_size,
+                          prediction=self.loss)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -271,9 +272,12 @@ def load_checkpoint(path, use_ema: bool = True, map_location="cpu"):
 
 
 # --------------------------------------------------------------------------- the loop
-def train(cfg: TrainConfig, data: DataSpec, out=None, resume=None,
+def train(cfg: TrainConfig, data: DataSpec | Dataset, out=None, resume=None,
           dataset: Dataset | None = None, callback=None) -> TrainResult:
     """Train a DiT on `data`; write the checkpoint to `out` (if given).
+
+    `data`: a DataSpec (the data are built from it) or a ready Dataset (for example
+    from `uddm.data.dataset_from_texts`).
 
     `resume`: a checkpoint path to continue from (up to `cfg.steps` total steps; the
     data must be the same, checked by SHA-256). `dataset`: a prebuilt dataset (skips
@@ -282,6 +286,10 @@ def train(cfg: TrainConfig, data: DataSpec, out=None, resume=None,
     at the end, so every rank exits cleanly.
     """
     cfg.validate()
+    if isinstance(data, Dataset):
+        if dataset is not None and dataset is not data:
+            raise ValueError("give the Dataset as `data` or as `dataset`, not two different ones")
+        data, dataset = data.spec, data
     started = _maybe_init_distributed(cfg.device)
     import torch.distributed as dist
 
@@ -319,7 +327,7 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
                          f"(spec {ck['data']['spec']})")
     K = dataset.tokenizer.vocab_size
     model_cfg = cfg.model_config(K)
-    if ck is not None and ck["model_config"] != model_cfg.to_dict():
+    if ck is not None and ModelConfig.from_dict(ck["model_config"]).to_dict() != model_cfg.to_dict():
         raise ValueError(f"checkpoint {resume} has model {ck['model_config']}, "
                          f"not {model_cfg.to_dict()} (another vocabulary or configuration?)")
 
