@@ -175,12 +175,17 @@ class PseudoLikelihoodMemory(AssociativeMemory):
         self.record_every = record_every
         self.dtype = dtype
 
-    def fit(self, patterns, J0=None, progress: bool = False) -> "PseudoLikelihoodMemory":
-        """Train on (P, N) patterns, from J0 (default zeros); returns self."""
+    def fit(self, patterns, J0=None, progress: bool = False, callback=None) -> "PseudoLikelihoodMemory":
+        """Train on (P, N) patterns, from J0 (default zeros); returns self.
+
+        callback(step, J, F, G) is called at every recorded step (see
+        `train_pseudo_likelihood`; J is the live array: keep ``J.copy()``).
+        """
         self.J_, self.history_ = train_pseudo_likelihood(
             patterns, beta=self.beta, l2=self.l2, solver=self.solver, schedule=self.schedule,
             learning_rate=self.learning_rate, n_steps=self.n_steps,
             record_every=self.record_every, J0=J0, dtype=np.dtype(self.dtype), progress=progress,
+            callback=callback,
         )
         self.learning_rate_ = self.history_.learning_rate
         return self

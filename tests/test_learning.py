@@ -232,3 +232,15 @@ def test_optimizer_blas_limit_only_touches_libraries_outside_numpy():
     for path, n in inside.items():
         if _is_numpy_library(path):
             assert n == before[path]
+
+
+def test_memory_fit_passes_the_callback_and_snapshots_are_copies():
+    from amsim import PseudoLikelihoodMemory, random_patterns, train_pseudo_likelihood
+    xi = random_patterns(20, 40, seed=1)
+    snaps = {}
+    net = PseudoLikelihoodMemory(n_steps=20, record_every=5).fit(
+        xi, callback=lambda step, J, F, G: snaps.__setitem__(step, J.copy()))
+    assert sorted(snaps) == [0, 5, 10, 15, 20]
+    assert np.array_equal(snaps[20], net.J_) and not np.allclose(snaps[5], net.J_)
+    J5, _ = train_pseudo_likelihood(xi, n_steps=5)
+    assert np.allclose(snaps[5], J5, rtol=1e-12, atol=1e-15)
