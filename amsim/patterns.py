@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from amsim._validate import as_rng, as_spins, check_fraction, check_positive_int
+from memkit.measures import overlap_matrix
 
 
 def random_patterns(n_patterns: int, n_neurons: int, seed=None) -> np.ndarray:
@@ -169,7 +170,7 @@ def unseen(candidates: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray
         seen = as_spins("seen", seen).reshape(-1, np.shape(seen)[-1])
         if seen.shape[1] != N:
             raise ValueError(f"candidates have N = {N} neurons but seen has N = {seen.shape[1]}")
-        hit = np.abs(cand.astype(np.float64) @ seen.T.astype(np.float64)).max(axis=1) >= N
+        hit = np.abs(overlap_matrix(cand, seen)).max(axis=1) == 1.0   # exact: integer sums / N
         keep = cand[~hit]
     canonical = keep * np.where(keep[:, :1] < 0, -1, 1).astype(np.int8)
     _, first = np.unique(canonical, axis=0, return_index=True)
