@@ -17,6 +17,7 @@ Randomness only enters through an explicit `torch.Generator` argument.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -41,7 +42,6 @@ __all__ = [
 # --------------------------------------------------------------------------- schedules
 def _time_function(method):
     """Let a schedule method take a float (returns a float) as well as a tensor."""
-    import functools
 
     @functools.wraps(method)
     def wrapper(self, t):

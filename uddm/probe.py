@@ -36,7 +36,8 @@ A NELBO model's x_theta at t0 predicts each token from the others and sharpens s
 transition" although training recovery is far above unseen; ~0.06-0.08 after 800).
 The entropy rule is meant for NELBO (paper, DUO) models: a model trained with the x0
 cross-entropy predicts p(x | z_t), which at t0 is confident on ANY clean input, so
-its verdict is reported with a warning (`ProbeReport.prediction`). Limits: on a nearly deterministic source a generalising model is
+its verdict is reported with a warning (`ProbeReport.prediction`). Limits: on a nearly
+deterministic source a generalising model is
 also confident on every sequence (h_ref and h_gen both below tau) and entropies cannot
 tell it from memorisation; the fraction of samples that copy a reference is reported
 for that case, and the numbers are always printed with the verdict.
