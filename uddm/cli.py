@@ -137,11 +137,22 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
 
 
 # --------------------------------------------------------------------------- shared
-def _load(checkpoint, raw_weights, device):
+def _weights_options(f):
+    """--ema (opt-in) and the deprecated --raw-weights (raw weights are now the default)."""
+    f = click.option("--raw-weights", is_flag=True, hidden=True,
+                     help="Deprecated: raw weights are the default now.")(f)
+    return click.option("--ema", "use_ema", is_flag=True,
+                        help="Use the EMA weights (default: the raw weights, as the paper "
+                             "evaluated).")(f)
+
+
+def _load(checkpoint, use_ema, device, raw_weights=False):
     from uddm.train import load_checkpoint
+    if use_ema and raw_weights:
+        raise UserError("--ema and --raw-weights contradict each other; give one")
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
-    model, ck = load_checkpoint(checkpoint, use_ema=not raw_weights, map_location=dev)
+    model, ck = load_checkpoint(checkpoint, use_ema=use_ema, map_location=dev)
     from uddm.diffusion import make_schedule
     tcfg = ck["train_config"]
     return model, ck, make_schedule(tcfg.get("schedule", "loglinear"), tcfg.get("eps", 1e-3)), dev
@@ -204,19 +215,20 @@ def _fmt(mean, se, n):
 @click.option("--top-p", type=float, default=None, help="Nucleus filtering of x_theta.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--raw-weights", is_flag=True, help="Use the raw weights instead of the EMA.")
+@_weights_options
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Also write the samples (JSON: text, tokens, entropies).")
 @one_line_errors
-def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, raw_weights, device, out):
+def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, use_ema, raw_weights,
+           device, out):
     """Generate sequences from uniform noise and print them with their entropy (eq. 13)."""
     from uddm.data import tokenizer_from_dict
     from uddm.measures import mean_and_se
     from uddm.sample import generate
     if n < 1:
         raise UserError(f"--n must be >= 1, got {n}")
-    model, ck, schedule, dev = _load(checkpoint, raw_weights, device)
+    model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     tok = tokenizer_from_dict(ck["tokenizer"])
     g = torch.Generator(device=dev).manual_seed(seed)
     res = generate(model, schedule, n, steps=steps, batch_size=batch_size, generator=g,
@@ -250,17 +262,17 @@ def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, raw_w
               show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--raw-weights", is_flag=True)
+@_weights_options
 @click.option("--device", default="auto", show_default=True)
 @one_line_errors
 def recover(checkpoint, t, t_start, split, reference_file, n, steps, dynamics, final,
-            batch_size, seed, raw_weights, device):
+            batch_size, seed, use_ema, raw_weights, device):
     """Corrupt references at time t, run the reverse process, report recovery (eq. 12)."""
     from uddm.measures import exact_match, mean_and_se
     from uddm.sample import retrieve
     if n < 1:
         raise UserError(f"--n must be >= 1, got {n}")
-    model, ck, schedule, dev = _load(checkpoint, raw_weights, device)
+    model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     ref, tok = _references(ck, model, split, n, reference_file, seed)
     g = torch.Generator(device=dev).manual_seed(seed)
     res = retrieve(model, schedule, ref.to(dev), t, steps=steps, t_start=t_start,
@@ -301,10 +313,10 @@ def recover(checkpoint, t, t_start, split, reference_file, n, steps, dynamics, f
               help="Model time at which x_theta is evaluated.")
 @click.option("--steps", type=int, default=128, show_default=True, help="Steps for generated.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--raw-weights", is_flag=True)
+@_weights_options
 @click.option("--device", default="auto", show_default=True)
 @one_line_errors
-def entropy(checkpoint, n, sets, t, steps, seed, raw_weights, device):
+def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
     """Token and sequence conditional entropy (eq. 13) of training, test and generated data.
 
     Prints the per-token mean and the sequence entropy (sum over positions) with standard
@@ -318,7 +330,7 @@ def entropy(checkpoint, n, sets, t, steps, seed, raw_weights, device):
         raise UserError(f"unknown set {bad[0] if bad else sets!r}; use train, test, generated")
     if not 0.0 < t <= 1.0:
         raise UserError(f"--t must be in (0, 1], got {t}")
-    model, ck, schedule, dev = _load(checkpoint, raw_weights, device)
+    model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     seq_means = {}
     for name in names:
         if name == "generated":
@@ -451,9 +463,10 @@ def sweep_run(preset, cache, no_progress):
 @click.option("--device", default="auto", show_default=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Also write the report as JSON.")
+@_weights_options
 @one_line_errors
 def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n_generated, steps,
-          generation_steps, seed, device, json_out):
+          generation_steps, seed, device, json_out, use_ema, raw_weights):
     """Is this model memorising, in transition, or generalising? (a uddm or DUO checkpoint)
 
     \b
@@ -482,7 +495,9 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
         if v < 1:
             raise UserError(f"{name} must be >= 1, got {v}")
     dev = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
-    model, tok, what = load_model(checkpoint, dev, heads)
+    if use_ema and raw_weights:
+        raise UserError("--ema and --raw-weights contradict each other; give one")
+    model, tok, what = load_model(checkpoint, dev, heads, use_ema=use_ema)
     if tokenizer is not None:
         if not tokenizer.startswith("bpe:"):
             raise UserError(f"--tokenizer must be bpe:PATH, got {tokenizer!r}")

@@ -320,14 +320,14 @@ def _duo_tensors(obj: dict, use_ema: bool) -> tuple[dict, int | None]:
     return sd, None
 
 
-def load_duo_checkpoint(path, use_ema: bool = True, length: int | None = None,
+def load_duo_checkpoint(path, use_ema: bool = False, length: int | None = None,
                         dropout: float = 0.1, heads: int | None = None,
                         map_location="cpu") -> DiT:
     """Build a `DiT` from a checkpoint written by the DUO code base.
 
     The file is read with `torch.load(weights_only=True)` (no pickled code runs). The
-    weights are under `state_dict` with prefix `backbone.`; with `use_ema` the EMA
-    `shadow_params` (a list in `backbone.parameters()` order) replace them. Shapes give
+    weights are under `state_dict` with prefix `backbone.` (the default: raw weights, as the
+    paper's evaluation measured); with `use_ema` the EMA `shadow_params` (a list in `backbone.parameters()` order) replace them. Shapes give
     hidden, blocks, cond_dim and K; the head count cannot be read from shapes, so it is
     taken from `heads` or from the paper's configuration of the same hidden size.
     Every tensor's shape is checked before copying.

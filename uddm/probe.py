@@ -85,8 +85,11 @@ def verdict(h_ref: float, h_gen: float, K: int) -> tuple[str, str]:
                             f"nats/token: as uncertain as new samples")
 
 
-def load_model(path, device: str = "cpu", heads: int | None = None):
-    """(model, tokenizer or None, description) from a uddm or a DUO checkpoint."""
+def load_model(path, device: str = "cpu", heads: int | None = None, use_ema: bool = False):
+    """(model, tokenizer or None, description) from a uddm or a DUO checkpoint.
+
+    Raw weights by default, as the paper's evaluation measured; `use_ema=True` for the EMA.
+    """
     from uddm.data import tokenizer_from_dict
     from uddm.model import load_duo_checkpoint
     from uddm.train import CKPT_FORMAT, load_checkpoint
@@ -99,11 +102,12 @@ def load_model(path, device: str = "cpu", heads: int | None = None):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"checkpoint {path} is truncated or unreadable ({first})") from None
     if isinstance(head, dict) and head.get("format") == CKPT_FORMAT:
-        model, ck = load_checkpoint(str(p), map_location=device)
-        return model, tokenizer_from_dict(ck["tokenizer"]), f"uddm checkpoint (step {ck['step']})"
+        model, ck = load_checkpoint(str(p), use_ema=use_ema, map_location=device)
+        which = "EMA" if use_ema else "raw"
+        return model, tokenizer_from_dict(ck["tokenizer"]), f"uddm checkpoint (step {ck['step']}, {which} weights)"
     if isinstance(head, dict) and "state_dict" in head:
-        model = load_duo_checkpoint(str(p), heads=heads, map_location=device)
-        return model.to(device), None, "DUO checkpoint"
+        model = load_duo_checkpoint(str(p), use_ema=use_ema, heads=heads, map_location=device)
+        return model.to(device), None, f"DUO checkpoint ({'EMA' if use_ema else 'raw'} weights)"
     raise ValueError(f"{path} is neither a uddm nor a DUO checkpoint")
 
 

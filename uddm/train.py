@@ -251,11 +251,13 @@ def _read_checkpoint(path, map_location="cpu") -> dict:
     return obj
 
 
-def load_checkpoint(path, use_ema: bool = True, map_location="cpu"):
+def load_checkpoint(path, use_ema: bool = False, map_location="cpu"):
     """Load a uddm checkpoint without running pickled code.
 
-    Returns (model in eval mode, checkpoint dict). With `use_ema` the EMA weights are
-    loaded (what the paper samples from); otherwise the raw weights.
+    Returns (model in eval mode, checkpoint dict). By default the raw (trained)
+    weights: the paper's evaluation code loads the checkpoint and never copies the EMA
+    in, so raw weights are what its figures measure. `use_ema=True` loads the EMA
+    shadow weights instead (opt-in everywhere in this project).
     """
     obj = _read_checkpoint(path, map_location)
     model = DiT(ModelConfig.from_dict(obj["model_config"]))
