@@ -19,7 +19,8 @@ import click
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py")
-UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6))
+UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
+    "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
 
 
 def commands(full: bool, out: Path, cache: Path) -> list[list[str]]:

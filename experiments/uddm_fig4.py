@@ -36,6 +36,13 @@ from uddm.sweep import (EXACT, caption, failed_note, figure_command, model_resul
 REGIMES = ("memorising", "transition", "generalising")
 
 
+def _xrange(panels):
+    """One x-range for a row of panels: 0 to just above the largest sequence entropy."""
+    vals = np.concatenate([np.concatenate([r["entropy"]["sequence"][k] for r in rs])
+                           for rs in panels for k in ("train", "generated")])
+    return 0.0, max(float(vals.max()) * 1.03, 1e-3)
+
+
 def _panel(ax, rs, title, lo, hi, data, key):
     train = np.concatenate([r["entropy"]["sequence"]["train"] for r in rs])
     gen = np.concatenate([r["entropy"]["sequence"]["generated"] for r in rs])
@@ -67,9 +74,7 @@ def main(cfg, results):
         data["regimes"][m] = reg
         panels = [[r for r in model_results(results, m) if r["point"]["n_train"] == reg[name]]
                   for name in REGIMES]
-        vals = np.concatenate([np.concatenate([r["entropy"]["sequence"][k] for r in rs])
-                               for rs in panels for k in ("train", "generated")])
-        lo, hi = 0.0, max(float(vals.max()) * 1.03, 1e-3)
+        lo, hi = _xrange(panels)
         for ax, name, rs in zip(row, REGIMES, panels):
             _panel(ax, rs, f"{m}, n = {reg[name]}: {name}", lo, hi, data, f"{m}/{name}")
         row[0].set_ylabel("density")
@@ -78,9 +83,7 @@ def main(cfg, results):
         sizes = sorted({r["point"]["n_train"] for r in exact})
         picks = [sizes[0], sizes[len(sizes) // 2], sizes[-1]]
         panels = [[r for r in exact if r["point"]["n_train"] == n] for n in picks]
-        vals = np.concatenate([np.concatenate([r["entropy"]["sequence"][k] for r in rs])
-                               for rs in panels for k in ("train", "generated")])
-        lo, hi = 0.0, max(float(vals.max()) * 1.03, 1e-3)
+        lo, hi = _xrange(panels)
         for ax, n, rs in zip(row, picks, panels):
             _panel(ax, rs, f"exact Bayes model, n = {n}", lo, hi, data, f"{EXACT}/{n}")
         row[0].set_ylabel("density")

@@ -22,3 +22,16 @@ def test_ci_runs_the_readme_test_command():
     assert "<!-- test-command -->" in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert "test-command" in ci
+
+
+def test_uddm_results_doc_is_generated_from_the_committed_summary():
+    """docs/results-uddm.md's tables are exactly what experiments/uddm_results.py writes
+    from figures/uddm_summary.json (regenerate both with the figure scripts)."""
+    import json
+
+    from experiment_helpers import load_script
+    root = README.parent
+    mod = load_script("uddm_results")
+    doc = (root / "docs" / "results-uddm.md").read_text()
+    summary = json.loads((root / "figures" / "uddm_summary.json").read_text())
+    assert mod.render(doc, summary) == doc

@@ -248,7 +248,7 @@ class MarkovSource:
         return post / post.sum(-1, keepdims=True)
 
     def bayes_denoise(self, z: np.ndarray, alpha: float) -> np.ndarray:
-        """Per-token MAP of the exact posterior: the recovery ceiling of any denoiser."""
+        """Per-token MAP of the exact posterior: the Bayes-MAP reference (not an upper bound on eq. 12)."""
         return self.bayes_posterior(z, alpha).argmax(-1)
 
 

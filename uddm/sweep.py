@@ -67,7 +67,7 @@ __all__ = ["model_results", "size_colours", "legend_outside", "failed_points", "
            "measure_point", "measure_model", "run_point", "run_sweep", "run_exact", "sweep_status",
            "BigramDenoiser", "reference_denoiser", "aggregate", "describe", "pick_regimes",
            "MEASURE_VERSION", "geometric_sizes", "figure_command", "caption", "checkpoint_path",
-           "write_summary", "summary_rows", "probe_confusion", "EXACT"]
+           "write_summary", "summary_rows", "probe_confusion", "results_markdown", "EXACT"]
 
 DEFAULT_CACHE = REPO_ROOT / "cache" / "uddm_sweep"
 MEASURE_VERSION = 2      # bump when a measurement changes meaning: old entries are ignored
@@ -794,7 +794,7 @@ def ground_truth(row: dict, t: str = "0.1") -> str:
     training; generalising: training and test recovery within 2 SEM of each other (SEM of
     the difference); "transition band" otherwise (any verdict is accepted there).
     """
-    rec = row["recovery"][t]
+    rec = row["recovery"][t] if t in row["recovery"] else next(iter(row["recovery"].values()))
     (a, sa), (b, sb) = rec["train"], rec["test"]
     gap, se = a - b, math.hypot(sa, sb)
     if gap > 0.5 and row["census"]["copy"] >= 0.5:
@@ -868,3 +868,69 @@ def write_summary(cfg: SweepConfig, results: list[dict], path) -> Path:
            "probe_confusion": {"with_held_out": probe_confusion(rows, "verdict"),
                                "from_samples": probe_confusion(rows, "verdict_from_samples")}}
     return atomic_write_json(path, doc) or Path(path)
+
+
+def results_markdown(doc: dict) -> str:
+    """The tables of docs/results-uddm.md, generated from a summary (`write_summary`) document."""
+    rows = doc["rows"]
+    models = [m for m in dict.fromkeys(r["model"] for r in rows)]
+    sizes = sorted({r["n_train"] for r in rows})
+
+    def cell(v, fmt="{:.3f}"):
+        return "–" if v is None else fmt.format(v)
+
+    def table(title, get, fmt="{:.3f}"):
+        out = [f"#### {title}", "", "| model | " + " | ".join(str(n) for n in sizes) + " |",
+               "|---|" + "---|" * len(sizes)]
+        for m in models:
+            by = {}
+            for r in rows:
+                if r["model"] == m:
+                    by.setdefault(r["n_train"], []).append(get(r))
+            vals = []
+            for n in sizes:
+                v = [x for x in by.get(n, []) if x is not None]
+                vals.append(cell(float(np.mean(v)) if v else None, fmt))
+            out.append(f"| {m} | " + " | ".join(vals) + " |")
+        return "\n".join(out) + "\n"
+
+    parts = [f"Preset `{doc['preset']}`: {doc['caption']}.", ""]
+    for t in ("0.1", "0.25"):
+        if t in rows[0]["recovery"]:
+            parts.append(table(f"Experiment 2 recovery at t = {t}, training references",
+                               lambda r, t=t: r["recovery"][t]["train"][0]))
+            parts.append(table(f"Experiment 2 recovery at t = {t}, test references",
+                               lambda r, t=t: r["recovery"][t]["test"][0]))
+            parts.append(table(f"Paired test-recovery difference model - exact model at t = {t} "
+                               "(same corrupted starts)",
+                               lambda r, t=t: (r.get("paired_vs_exact") or {}).get(t, {}).get(
+                                   "test", [None])[0], "{:+.3f}"))
+    parts.append(table("Sequence entropy per token (eq. 13 at t0), training sequences",
+                       lambda r: r["entropy"]["train"]))
+    parts.append(table("Sequence entropy per token, generated sequences",
+                       lambda r: r["entropy"]["generated"]))
+    parts.append(table("Two-sample statistic A = P(H_train < H_generated) (0.5: one distribution)",
+                       lambda r: r["overlap"]["auc"]))
+    for c in ("copy", "spurious", "novel", "invalid"):
+        parts.append(table(f"Census: fraction of generated sequences that are {c}",
+                           lambda r, c=c: r["census"][c], "{:.2f}"))
+    short = {"memorising": "M", "in transition": "T", "generalising": "G", "transition band": "b"}
+    parts.append(table("Probe verdict with held-out sequences / from samples only / ground "
+                       "truth (M memorising, T in transition, G generalising, b transition band)",
+                       lambda r: f"{short[r['verdict']]}/{short[r['verdict_from_samples']]}/"
+                                 f"{short[r['ground_truth']]}", "{}"))
+    for key, title in (("with_held_out", "with held-out sequences"),
+                       ("from_samples", "from references and samples only")):
+        conf = doc["probe_confusion"][key]
+        out = [f"#### Probe confusion table, {title}", "",
+               "| ground truth \\ verdict | memorising | in transition | generalising |", "|---|---|---|---|"]
+        for g, row in conf["table"].items():
+            out.append(f"| {g} | " + " | ".join(str(row[v]) for v in
+                                                 ("memorising", "in transition", "generalising")) + " |")
+        bad = conf["misclassified"]
+        out.append("")
+        out.append("Misclassified outside the transition band: " + (
+            "none." if not bad else "; ".join(f"{b['model']} n={b['n_train']} seed {b['seed']} "
+                                              f"({b['truth']} called {b['verdict']})" for b in bad) + "."))
+        parts.append("\n".join(out) + "\n")
+    return "\n".join(parts)

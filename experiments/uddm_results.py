@@ -1,0 +1,58 @@
+#!/usr/bin/env python
+"""Write the generated tables of docs/results-uddm.md from figures/uddm_summary.json.
+
+The tables sit between the markers `<!-- begin generated tables -->` and
+`<!-- end generated tables -->`; everything else in the document is kept. A test checks
+that the committed document matches the committed summary.
+
+    python experiments/uddm_results.py                      # after the figure scripts
+    python experiments/uddm_results.py --summary figures/quick/uddm_summary.json --doc /tmp/r.md
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import click  # noqa: E402
+
+from memkit.cli import one_line_errors  # noqa: E402
+from memkit.figures import FIGURES, REPO_ROOT  # noqa: E402
+from uddm.sweep import results_markdown  # noqa: E402
+
+BEGIN, END = "<!-- begin generated tables -->", "<!-- end generated tables -->"
+
+
+def render(doc_text: str, summary: dict) -> str:
+    """`doc_text` with its generated block replaced by the tables of `summary`."""
+    if BEGIN not in doc_text or END not in doc_text:
+        raise ValueError(f"the document has no {BEGIN} ... {END} block")
+    head, rest = doc_text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{results_markdown(summary)}\n{END}{tail}"
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.option("--summary", type=click.Path(dir_okay=False), default=str(FIGURES / "uddm_summary.json"),
+              show_default=True)
+@click.option("--doc", type=click.Path(dir_okay=False), default=str(REPO_ROOT / "docs" / "results-uddm.md"),
+              show_default=True)
+@one_line_errors
+def main(summary, doc):
+    p = Path(summary)
+    if not p.is_file():
+        raise click.UsageError(f"summary file {summary} does not exist: run the figure scripts first")
+    d = Path(doc)
+    text = d.read_text() if d.exists() else f"# UDDM results\n\n{BEGIN}\n{END}\n"
+    from memkit.io import atomic_write
+    with atomic_write(d, "w") as fh:
+        fh.write(render(text, json.loads(p.read_text())))
+    click.echo(f"wrote {d}")
+
+
+if __name__ == "__main__":
+    main()
