@@ -70,10 +70,34 @@ class OneLineErrorCommand(_OneLineMain, click.Command):
 
 def parse_number_list(text, typ=float, name: str = "value"):
     """'0.1,0.5,2' -> [0.1, 0.5, 2.0]: a command-line list of numbers, or a BadParameter naming it."""
+    import math
     try:
         vals = [typ(v) for v in str(text).split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
     if not vals:
         raise click.BadParameter(f"{name} is an empty list")
+    if not all(math.isfinite(v) for v in vals):
+        raise click.BadParameter(f"{name} must hold finite numbers, got {text!r}")
     return vals
+
+
+def quick_settings(quick: bool, values: dict, quick_values: dict) -> dict:
+    """The option values of a script run with or without --quick.
+
+    `values` are the options as parsed; `quick_values` what --quick sets. An option
+    given on the command line is honoured even with --quick (never silently
+    overridden); the others take their quick value.
+    """
+    if not quick:
+        return dict(values)
+    ctx = click.get_current_context(silent=True)
+    out = dict(values)
+    for name, v in quick_values.items():
+        given = False
+        if ctx is not None:
+            src = ctx.get_parameter_source(name)
+            given = src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT")
+        if not given:
+            out[name] = v
+    return out

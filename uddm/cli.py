@@ -13,12 +13,14 @@ from pathlib import Path
 import click
 import torch
 
-from memkit.cli import UserError, one_line_errors
+from memkit.cli import OneLineErrorGroup, UserError, one_line_errors
+from memkit.io import check_outputs
+from memkit.validate import check_count, check_number
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=OneLineErrorGroup, context_settings=CONTEXT)
 def main():
     """Uniform-state discrete diffusion language model (UDDM).
 
@@ -103,9 +105,12 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
     (gloo on CPU, nccl on CUDA); --batch-size is the global batch.
     """
     from uddm.data import DataSpec
-    from uddm.train import TrainConfig, _read_checkpoint
+    from uddm.train import TrainConfig, TrainingInterrupted, _read_checkpoint, check_device
     from uddm.train import train as run_train
 
+    check_outputs(**{"--out": out})
+    check_count("--steps", steps)
+    check_device(device)
     if resume is not None:
         ck = _read_checkpoint(resume)
         cfg = TrainConfig.from_dict(ck["train_config"])
@@ -128,7 +133,17 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
         spec = DataSpec(corpus=corpus, tokenizer=tokenizer, split=split_mode, length=length,
                         n_train=n_train, fraction=fraction, n_test=n_test,
                         split_seed=split_seed)
-    res = run_train(cfg, spec, out=out, resume=resume)
+    cfg.validate()
+    spec.validate()
+    try:
+        res = run_train(cfg, spec, out=out, resume=resume)
+    except TrainingInterrupted as exc:
+        if exc.checkpoint is not None:
+            click.echo(f"Interrupted at step {exc.step}: checkpoint written to {out}; continue "
+                       f"exactly with --resume {out}", err=True)
+        else:
+            click.echo("Interrupted before the first checkpoint: nothing written", err=True)
+        raise SystemExit(130) from None
     last = res.history[-1]
     click.echo(f"step {res.step}: loss {last['loss']:.4f} ({cfg.loss}), validation NELBO "
                f"{last.get('val_nelbo', float('nan')):.4f} nats/token, "
@@ -148,10 +163,10 @@ def _weights_options(f):
 
 def _load(checkpoint, use_ema, device, raw_weights=False):
     from uddm.train import load_checkpoint
+    from uddm.train import check_device
     if use_ema and raw_weights:
         raise UserError("--ema and --raw-weights contradict each other; give one")
-    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                       ("cpu" if device == "auto" else device))
+    dev = check_device(device)
     model, ck = load_checkpoint(checkpoint, use_ema=use_ema, map_location=dev)
     from uddm.diffusion import make_schedule
     tcfg = ck["train_config"]
@@ -226,8 +241,12 @@ def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, use_e
     from uddm.data import tokenizer_from_dict
     from uddm.measures import mean_and_se
     from uddm.sample import generate
-    if n < 1:
-        raise UserError(f"--n must be >= 1, got {n}")
+    check_outputs(**{"--out": out})
+    for name, v in (("--n", n), ("--steps", steps), ("--batch-size", batch_size)):
+        check_count(name, v)
+    check_count("--seed", seed, minimum=0)
+    if top_p is not None:
+        check_number("--top-p", top_p, 0.0, 1.0, low_open=True)
     model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     tok = tokenizer_from_dict(ck["tokenizer"])
     g = torch.Generator(device=dev).manual_seed(seed)
@@ -270,8 +289,12 @@ def recover(checkpoint, t, t_start, split, reference_file, n, steps, dynamics, f
     """Corrupt references at time t, run the reverse process, report recovery (eq. 12)."""
     from uddm.measures import exact_match, mean_and_se
     from uddm.sample import retrieve
-    if n < 1:
-        raise UserError(f"--n must be >= 1, got {n}")
+    for name, v in (("--n", n), ("--steps", steps), ("--batch-size", batch_size)):
+        check_count(name, v)
+    check_count("--seed", seed, minimum=0)
+    check_number("--t", t, 0.0, 1.0, low_open=True)
+    if t_start is not None:
+        check_number("--t-start", t_start, 0.0, 1.0, low_open=True)
     model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     ref, tok = _references(ck, model, split, n, reference_file, seed)
     g = torch.Generator(device=dev).manual_seed(seed)
@@ -328,8 +351,10 @@ def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
     bad = [s for s in names if s not in ("train", "test", "generated")]
     if bad or not names:
         raise UserError(f"unknown set {bad[0] if bad else sets!r}; use train, test, generated")
-    if not 0.0 < t <= 1.0:
-        raise UserError(f"--t must be in (0, 1], got {t}")
+    check_number("--t", t, 0.0, 1.0, low_open=True)
+    for name, v in (("--n", n), ("--steps", steps)):
+        check_count(name, v)
+    check_count("--seed", seed, minimum=0)
     model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     seq_means = {}
     for name in names:
@@ -494,6 +519,12 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
                     ("--generation-steps", generation_steps)):
         if v < 1:
             raise UserError(f"{name} must be >= 1, got {v}")
+    if heads is not None:
+        check_count("--heads", heads)
+    check_count("--seed", seed, minimum=0)
+    check_outputs(**{"--json": json_out})
+    from uddm.train import check_device
+    check_device(device)
     dev = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
     if use_ema and raw_weights:
         raise UserError("--ema and --raw-weights contradict each other; give one")

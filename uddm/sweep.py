@@ -126,12 +126,25 @@ class SweepConfig:
             raise ValueError(f"sizes must be positive integers (or None = all), got {self.sizes}")
         if not self.seeds:
             raise ValueError("a sweep needs at least one seed")
+        from memkit.validate import check_count, check_number
+        for s in self.sizes:
+            if s is not None:
+                check_count("sizes", s)
+        for s in self.seeds:
+            check_count("seeds", s, minimum=0)
         for f in ("steps", "batch_size", "n_refs", "trials", "retrieval_steps", "n_generated",
-                  "generation_steps"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
-        if not all(0 < t <= 1 for t in self.exp1_levels + self.exp2_times):
-            raise ValueError("corruption times must lie in (0, 1]")
+                  "generation_steps", "length", "markov_pool", "eval_batches", "nelbo_batches"):
+            check_count(f, getattr(self, f))
+        for f in ("n_test", "split_seed", "warmup", "ckpt_every", "measure_seed"):
+            check_count(f, getattr(self, f), minimum=0)
+        check_number("lr", self.lr, 0.0, low_open=True)
+        check_number("ema", self.ema, 0.0, 1.0, high_open=True)
+        check_number("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        check_number("exp1_t_start", self.exp1_t_start, 0.0, 1.0, low_open=True)
+        if not self.exp1_levels or not self.exp2_times:
+            raise ValueError("exp1_levels and exp2_times must not be empty")
+        for t in self.exp1_levels + self.exp2_times:
+            check_number("corruption times", t, 0.0, 1.0, low_open=True)
 
     def points(self) -> list["Point"]:
         """All (model, size, seed) points, models outermost, sizes ascending."""
@@ -562,11 +575,12 @@ def figure_command(name: str, doc: str):
     """
     import click
 
-    from memkit.cli import one_line_errors
+    from memkit.cli import OneLineErrorCommand, one_line_errors
     from memkit.figures import FIGURES, save_data, save_figure
 
     def deco(make):
-        @click.command(name=name, help=doc, context_settings={"max_content_width": 100})
+        @click.command(name=name, help=doc, cls=OneLineErrorCommand,
+                       context_settings={"max_content_width": 100})
         @click.option("--preset", type=click.Choice(list(PRESETS)), default="cpu", show_default=True,
                       help="quick (seconds-minutes, tests) | cpu (default figures) | paper (GPU).")
         @click.option("--out", type=click.Path(file_okay=False), default=str(FIGURES),
