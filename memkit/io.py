@@ -59,9 +59,24 @@ def resolve_output(path: str | os.PathLike, what: str | None = None) -> Path:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise ValueError(f"cannot write {label}: {probe} is not a folder")
-    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+    if probe.is_dir() and not _can_create_in(probe):
         raise ValueError(f"cannot write {label}: folder {probe} is not writable")
     return target
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be created in `folder` (tried, not guessed from the mode
+    bits: root, read-only mounts and /proc-like folders are judged correctly)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".genmem-probe.{os.getpid()}.", suffix=".tmp", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    return True
 
 
 def check_outputs(**paths) -> None:

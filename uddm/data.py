@@ -379,7 +379,7 @@ class DataSpec:
     """Everything that determines the token sequences of a run (its identity)."""
 
     corpus: str = "markov"
-    tokenizer: str = "char"            # char | byte | bpe:PATH (ignored for markov)
+    tokenizer: str = "char"            # char | byte | bpe:PATH (markov: char only, its symbols)
     split: str = "blocks"              # blocks | sentences (text corpora)
     length: int = 32
     n_train: int | None = None         # count, or
@@ -411,6 +411,12 @@ class DataSpec:
         if self.split not in ("blocks", "sentences"):
             raise ValueError(f"split must be 'blocks' or 'sentences', got {self.split!r}")
         if self.corpus == "markov" or self.corpus.startswith("markov:"):
+            if self.tokenizer != "char":
+                raise ValueError(f"tokenizer {self.tokenizer!r} does not apply to the corpus "
+                                 f"{self.corpus!r} (it has its own K symbols); leave the default")
+            if self.split != "blocks":
+                raise ValueError(f"split {self.split!r} does not apply to the corpus "
+                                 f"{self.corpus!r} (it has no sentences); leave the default")
             K = _markov_args(self.corpus)[0] if self.corpus != "markov" else 128
             L = self.length or 2
             check_memory(f"markov_pool {self.markov_pool} x length {L} "

@@ -475,6 +475,8 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
     step = 0
     if ck is not None:
         _load_state(model, ck["model"], resume)
+        from uddm.model import check_finite_weights
+        check_finite_weights(model, f"checkpoint {resume}")
         try:
             opt.load_state_dict(ck["optimizer"])
         except (ValueError, KeyError, RuntimeError) as exc:
@@ -578,7 +580,13 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
                 if not math.isfinite(float(lval)):
                     raise TrainingDiverged(_diverged_message(step + 1, f"the loss is {float(lval)}",
                                                              cfg, out, saved["step"]))
-                opt.step()
+                try:
+                    opt.step()
+                except RuntimeError as exc:      # e.g. lr / bias correction overflows
+                    if "overflow" not in str(exc):
+                        raise
+                    raise TrainingDiverged(_diverged_message(
+                        step + 1, "the optimiser step overflowed", cfg, out, saved["step"])) from None
                 ema.update(model)
                 step += 1
                 # ---- logging: the global mean loss
