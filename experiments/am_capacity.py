@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 import amsim  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
 from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings  # noqa: E402
+from memkit.io import check_outputs  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
 NAME = "am_capacity"
@@ -210,6 +211,7 @@ def main(hebb_sizes, hebb_loads, pl_sizes, pl_loads, pl_iters, refs, min_refs, f
     check_count("--max-sweeps", max_sweeps)
     check_count("--seed", seed, minimum=0)
     flip = check_number("--flip", flip, 0.0, 0.5, high_open=True)
+    check_outputs(**{"--out": Path(out) / f"{NAME}.png", "--cache": Path(cache) / "unit.json"})
     check_couplings_memory(max(hs), int(max(hl) * max(hs)) + 1, "hebb",
                            what=f"--hebb-sizes {max(hs)} with --hebb-loads {max(hl):g} (N x N couplings)")
     check_couplings_memory(max(ps), int(max(pll) * max(ps)) + 1, "pl", "lbfgs",

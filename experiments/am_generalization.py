@@ -604,6 +604,9 @@ def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, s
     for m in _floats(o["per_archetype"], "--per-archetype"):
         if m != int(m):
             raise click.BadParameter(f"--per-archetype must hold integers, got {o['per_archetype']!r}")
+    from memkit.io import check_outputs
+    check_outputs(**{"--out": Path(out) / "am_generalization_features.png",
+                     "--cache": Path(cache_dir) / "unit.json"})
     a_max = max(_floats(o["alphas"], "--alphas"))
     check_couplings_memory(N, int(a_max * N) + 1, "pl",
                            what=f"-N {N} with --alphas up to {a_max:g} (N x N couplings)")

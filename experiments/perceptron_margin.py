@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:  # run as a file from anywhere
 import amsim  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
 from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings  # noqa: E402
+from memkit.io import check_outputs  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
 NAME = "perceptron_margin"
@@ -703,6 +704,7 @@ def main(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads
                     ("--trials", n_trials)):
         check_count(name, v)
     check_count("--seed", seed, minimum=0)
+    check_outputs(**{"--out": Path(out) / f"{NAME}_basins.png", "--cache": Path(cache) / "unit.json"})
     big = max([N] + cap_n + sep_n)
     check_couplings_memory(big, int(max(loads_l + cap_l + sep_l + basin_l) * big) + 1, "pl",
                            what=f"N = {big} with loads up to {max(loads_l + cap_l + sep_l + basin_l):g} "

@@ -189,7 +189,10 @@ def _references(ck, model, split, n, reference_file, seed):
         p = Path(reference_file)
         if not p.is_file():
             raise UserError(f"reference file {reference_file} does not exist")
-        lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+        try:
+            lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+        except UnicodeDecodeError:
+            raise UserError(f"reference file {reference_file} is not UTF-8 text") from None
         if not lines:
             raise UserError(f"reference file {reference_file} is empty")
         rows = []

@@ -590,6 +590,8 @@ def figure_command(name: str, doc: str):
         @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
         @one_line_errors
         def main(preset, out, cache, no_progress):
+            from memkit.io import check_outputs
+            check_outputs(**{"--out": Path(out) / f"{name}.png", "--cache": Path(cache) / "models" / "x.pt"})
             cfg = get_preset(preset)
             t0 = time.perf_counter()
             results = run_sweep(cfg, cache, progress=not no_progress)
