@@ -105,7 +105,6 @@ def train(data, n_neurons, n_patterns, alpha, n_features, per_example, n_archety
     from amsim.memory import RULES
 
     from amsim._validate import check_couplings_memory
-    from memkit.validate import check_count, check_number
 
     check_outputs(**{"--out": out})
     beta = check_number("--beta", beta, 0.0, low_open=True)

@@ -21,7 +21,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -681,10 +680,11 @@ def test_latin1_corpus_is_decoded_and_the_user_told(tmp_path, capsys):
     assert f"corpus file {f} is not UTF-8" in err and "decoded as Latin-1" in err
 
 
-def test_quick_honours_options_given_on_the_command_line(tmp_path, monkeypatch):
+def test_quick_honours_options_given_on_the_command_line():
     """--quick sets the options the user did not give; a given one is used, not replaced."""
-    from memkit.cli import quick_settings
     import click
+
+    from memkit.cli import quick_settings
 
     seen = {}
 
