@@ -700,3 +700,11 @@ def test_quick_honours_options_given_on_the_command_line():
     CliRunner().invoke(cmd, ["--refs", "7"])
     assert seen == {"refs": 7, "flip": 0.05}
 
+
+
+def test_sigint_handler_is_given_back_after_training():
+    from uddm.train import train
+    cfg, spec = _small()
+    before = signal.getsignal(signal.SIGINT)
+    train(cfg, spec)
+    assert signal.getsignal(signal.SIGINT) is before

@@ -174,6 +174,7 @@ class _DeferredSigint:
 
     def __init__(self):
         self.hit = False
+        self._installed = False
         self._old = None
 
     def _handler(self, signum, frame):
@@ -187,14 +188,17 @@ class _DeferredSigint:
         if threading.current_thread() is threading.main_thread():
             try:
                 self._old = signal.signal(signal.SIGINT, self._handler)
+                self._installed = True
             except (ValueError, OSError):
-                self._old = None
+                pass
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
+        if self._installed:
             import signal
-            signal.signal(signal.SIGINT, self._old)
+            # None: the previous handler was not set from Python; give back Python's own
+            signal.signal(signal.SIGINT, self._old if self._old is not None
+                          else signal.default_int_handler)
         return False
 
 
