@@ -163,10 +163,10 @@ def _weights_options(f):
 
 def _load(checkpoint, use_ema, device, raw_weights=False):
     from uddm.train import load_checkpoint
-    from uddm.train import check_device
     if use_ema and raw_weights:
         raise UserError("--ema and --raw-weights contradict each other; give one")
-    dev = check_device(device)
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
     model, ck = load_checkpoint(checkpoint, use_ema=use_ema, map_location=dev)
     from uddm.diffusion import make_schedule
     tcfg = ck["train_config"]
@@ -189,10 +189,7 @@ def _references(ck, model, split, n, reference_file, seed):
         p = Path(reference_file)
         if not p.is_file():
             raise UserError(f"reference file {reference_file} does not exist")
-        try:
-            lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
-        except UnicodeDecodeError:
-            raise UserError(f"reference file {reference_file} is not UTF-8 text") from None
+        lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
         if not lines:
             raise UserError(f"reference file {reference_file} is empty")
         rows = []
@@ -244,12 +241,8 @@ def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, use_e
     from uddm.data import tokenizer_from_dict
     from uddm.measures import mean_and_se
     from uddm.sample import generate
-    check_outputs(**{"--out": out})
-    for name, v in (("--n", n), ("--steps", steps), ("--batch-size", batch_size)):
-        check_count(name, v)
-    check_count("--seed", seed, minimum=0)
-    if top_p is not None:
-        check_number("--top-p", top_p, 0.0, 1.0, low_open=True)
+    if n < 1:
+        raise UserError(f"--n must be >= 1, got {n}")
     model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     tok = tokenizer_from_dict(ck["tokenizer"])
     g = torch.Generator(device=dev).manual_seed(seed)
@@ -292,12 +285,8 @@ def recover(checkpoint, t, t_start, split, reference_file, n, steps, dynamics, f
     """Corrupt references at time t, run the reverse process, report recovery (eq. 12)."""
     from uddm.measures import exact_match, mean_and_se
     from uddm.sample import retrieve
-    for name, v in (("--n", n), ("--steps", steps), ("--batch-size", batch_size)):
-        check_count(name, v)
-    check_count("--seed", seed, minimum=0)
-    check_number("--t", t, 0.0, 1.0, low_open=True)
-    if t_start is not None:
-        check_number("--t-start", t_start, 0.0, 1.0, low_open=True)
+    if n < 1:
+        raise UserError(f"--n must be >= 1, got {n}")
     model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     ref, tok = _references(ck, model, split, n, reference_file, seed)
     g = torch.Generator(device=dev).manual_seed(seed)
@@ -354,10 +343,8 @@ def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
     bad = [s for s in names if s not in ("train", "test", "generated")]
     if bad or not names:
         raise UserError(f"unknown set {bad[0] if bad else sets!r}; use train, test, generated")
-    check_number("--t", t, 0.0, 1.0, low_open=True)
-    for name, v in (("--n", n), ("--steps", steps)):
-        check_count(name, v)
-    check_count("--seed", seed, minimum=0)
+    if not 0.0 < t <= 1.0:
+        raise UserError(f"--t must be in (0, 1], got {t}")
     model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
     seq_means = {}
     for name in names:
@@ -522,12 +509,6 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
                     ("--generation-steps", generation_steps)):
         if v < 1:
             raise UserError(f"{name} must be >= 1, got {v}")
-    if heads is not None:
-        check_count("--heads", heads)
-    check_count("--seed", seed, minimum=0)
-    check_outputs(**{"--json": json_out})
-    from uddm.train import check_device
-    check_device(device)
     dev = "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
     if use_ema and raw_weights:
         raise UserError("--ema and --raw-weights contradict each other; give one")
@@ -562,6 +543,71 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
     if json_out:
         from memkit.io import atomic_write_json
         atomic_write_json(json_out, rep.to_dict())
+
+
+# --------------------------------------------------------------------------- option checks
+# Every numeric option of sample, recover, entropy and probe, checked before any file is
+# read or any model built (one line, exit 2, the option and the value named). `train`
+# checks its options through TrainConfig.validate and DataSpec.validate.
+def _count(opt, v):
+    check_count(opt, v)
+
+
+def _seed(opt, v):
+    check_count(opt, v, minimum=0)
+
+
+def _time(opt, v):
+    check_number(opt, v, 0.0, 1.0, low_open=True)
+
+
+def _device(opt, v):
+    from uddm.train import check_device
+    check_device(v, opt)
+
+
+def _output(opt, v):
+    check_outputs(**{opt: v})
+
+
+def _utf8_file(opt, v):
+    p = Path(v)
+    if p.is_file():
+        try:
+            p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{opt} {v} is not UTF-8 text (byte {exc.object[exc.start]:#x} at "
+                            f"offset {exc.start})") from None
+
+
+_COMMON = {"n": _count, "steps": _count, "batch_size": _count, "seed": _seed, "device": _device}
+OPTION_CHECKS = {
+    "sample": dict(_COMMON, top_p=_time, out=_output),
+    "recover": dict(_COMMON, t=_time, t_start=_time, reference_file=_utf8_file),
+    "entropy": dict(_COMMON, t=_time, reference_file=_utf8_file),
+    "probe": dict(_COMMON, limit=_count, n_generated=_count, generation_steps=_count,
+                  heads=_count, json_out=_output, references=_utf8_file, unseen=_utf8_file),
+}
+
+
+def _check_options(command, checks):
+    """Run `checks` (option name -> check(opt, value)) before the command's own code."""
+    import functools
+    opts = {p.name: max(p.opts, key=len) for p in command.params}
+    inner = command.callback
+
+    @functools.wraps(inner)
+    def checked(*args, **kwargs):
+        for name, check in checks.items():
+            if kwargs.get(name) is not None:
+                check(opts.get(name, "--" + name.replace("_", "-")), kwargs[name])
+        return inner(*args, **kwargs)
+
+    command.callback = one_line_errors(checked)
+
+
+for _name, _checks in OPTION_CHECKS.items():
+    _check_options(main.commands[_name], _checks)
 
 
 if __name__ == "__main__":
