@@ -1,14 +1,18 @@
 #!/usr/bin/env python
-"""Fig. 4: sequence conditional entropy of training and generated sequences.
+"""Fig. 4: sequence conditional entropy of training and generated sequences, as densities.
 
-The sequence conditional entropy (eq. 13 summed over positions, nats, x_theta at t0) of
-training sequences and of sequences the model generates from uniform noise (ancestral,
-greedy final step) as histograms, at a memorising, a transition and a generalising
-training-set size (columns) for each model size (rows). The sizes are chosen by a fixed
-rule (`uddm.sweep.pick_regimes`): the smallest and the largest size of the grid, and the
-intermediate size whose train-minus-test recovery gap at t = 0.1 is closest to half the
-gap at the smallest size. Expected (paper): both near zero when memorising, apart during
-the transition, overlapping again at large values when generalising.
+The sequence conditional entropy (eq. 13 at t0 summed over positions, nats) of training
+sequences and of sequences the model generates from uniform noise (ancestral, DUO's
+ancestral noise removal) as densities (areas 1, whatever the counts), at a memorising,
+a transition and a generalising training-set size (columns) for each model size (rows,
+one shared x-range per row), and in the last row the exact Bayes model of the source
+(whose training and generated sequences come from one distribution). Each panel gives
+the two-sample statistic A = P(H_train < H_generated) (0.5 = same distribution) with its
+SEM. The sizes are chosen by a fixed rule (`uddm.sweep.pick_regimes`): the smallest and
+the largest size of the grid, and the intermediate size whose train-minus-test recovery
+gap at t = 0.1 is closest to half the gap at the smallest size. Expected (paper): both
+near zero when memorising, apart during the transition, overlapping again at large
+values when generalising.
 
     python experiments/uddm_fig4.py                  # cpu preset (the default figures)
     python experiments/uddm_fig4.py --preset quick
@@ -25,46 +29,69 @@ if str(_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from memkit.figures import use_agg  # noqa: E402
-from uddm.sweep import caption, figure_command, pick_regimes  # noqa: E402
+from memkit.measures import two_sample_auc  # noqa: E402
+from uddm.sweep import (EXACT, caption, failed_note, figure_command, model_results,  # noqa: E402
+                        pick_regimes)
 
 REGIMES = ("memorising", "transition", "generalising")
+
+
+def _panel(ax, rs, title, lo, hi, data, key):
+    train = np.concatenate([r["entropy"]["sequence"]["train"] for r in rs])
+    gen = np.concatenate([r["entropy"]["sequence"]["generated"] for r in rs])
+    bins = np.linspace(lo, hi, 31)
+    ax.hist(train, bins, density=True, alpha=0.55, color="C0", label="training")
+    ax.hist(gen, bins, density=True, alpha=0.55, color="C3", label="generated")
+    st = two_sample_auc(train, gen)
+    copies = float(np.mean([r["generated"]["copies"] for r in rs]))
+    ax.set_title(f"{title}\nA = {st['auc']:.2f} ± {st['se']:.2f}; copies {copies:.2f}", fontsize=9)
+    ax.set_xlim(lo, hi)
+    data["histograms"][key] = {
+        "bins": bins.tolist(), "train_counts": np.histogram(train, bins)[0].tolist(),
+        "generated_counts": np.histogram(gen, bins)[0].tolist(), "train_mean": float(train.mean()),
+        "generated_mean": float(gen.mean()), "generated_copies": copies, "statistic": st}
 
 
 @figure_command("uddm_fig4", __doc__)
 def main(cfg, results):
     plt = use_agg()
     models = list(cfg.models)
+    exact = model_results(results, EXACT)
     times = list(cfg.exp2_times)
     j = times.index(0.1) if 0.1 in times else 0
-    fig, axes = plt.subplots(len(models), 3, figsize=(13, 3.3 * len(models)), squeeze=False)
+    nrow = len(models) + (1 if exact else 0)
+    fig, axes = plt.subplots(nrow, 3, figsize=(12.5, 3.1 * nrow), squeeze=False)
     data = {"regimes": {}, "histograms": {}}
     for row, m in zip(axes, models):
         reg = pick_regimes(results, m, j)
         data["regimes"][m] = reg
-        for ax, name in zip(row, REGIMES):
-            n = reg[name]
-            rs = [r for r in results if r["point"]["model"] == m and r["point"]["n_train"] == n]
-            train = np.concatenate([r["entropy"]["sequence"]["train"] for r in rs])
-            gen = np.concatenate([r["entropy"]["sequence"]["generated"] for r in rs])
-            hi = max(float(train.max()), float(gen.max()), 1e-3)
-            bins = np.linspace(0, hi * 1.02, 31)
-            ax.hist(train, bins, alpha=0.6, color="C0", label=f"training (mean {train.mean():.2f})")
-            ax.hist(gen, bins, alpha=0.6, color="C3", label=f"generated (mean {gen.mean():.2f})")
-            copies = np.mean([r["generated"]["copies"] for r in rs])
-            ax.set_title(f"{m}, n = {n}: {name}", fontsize=10)
-            ax.set_xlabel("sequence conditional entropy (nats)")
-            ax.legend(fontsize=7, title=f"copies of training: {copies:.2f}", title_fontsize=7)
-            data["histograms"][f"{m}/{name}"] = {
-                "n_train": n, "bins": bins.tolist(),
-                "train_counts": np.histogram(train, bins)[0].tolist(),
-                "generated_counts": np.histogram(gen, bins)[0].tolist(),
-                "train_mean": float(train.mean()), "generated_mean": float(gen.mean()),
-                "generated_copies": float(copies)}
-        row[0].set_ylabel("sequences")
+        panels = [[r for r in model_results(results, m) if r["point"]["n_train"] == reg[name]]
+                  for name in REGIMES]
+        vals = np.concatenate([np.concatenate([r["entropy"]["sequence"][k] for r in rs])
+                               for rs in panels for k in ("train", "generated")])
+        lo, hi = 0.0, max(float(vals.max()) * 1.03, 1e-3)
+        for ax, name, rs in zip(row, REGIMES, panels):
+            _panel(ax, rs, f"{m}, n = {reg[name]}: {name}", lo, hi, data, f"{m}/{name}")
+        row[0].set_ylabel("density")
+    if exact:
+        row = axes[-1]
+        sizes = sorted({r["point"]["n_train"] for r in exact})
+        picks = [sizes[0], sizes[len(sizes) // 2], sizes[-1]]
+        panels = [[r for r in exact if r["point"]["n_train"] == n] for n in picks]
+        vals = np.concatenate([np.concatenate([r["entropy"]["sequence"][k] for r in rs])
+                               for rs in panels for k in ("train", "generated")])
+        lo, hi = 0.0, max(float(vals.max()) * 1.03, 1e-3)
+        for ax, n, rs in zip(row, picks, panels):
+            _panel(ax, rs, f"exact Bayes model, n = {n}", lo, hi, data, f"{EXACT}/{n}")
+        row[0].set_ylabel("density")
+    for ax in axes[-1]:
+        ax.set_xlabel("sequence conditional entropy (nats)")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     fig.suptitle("Sequence conditional entropy: training vs generated sequences")
+    note = failed_note(results)
     caption(fig, cfg, results, f"{cfg.n_refs} training references and {cfg.n_generated} generated "
             f"sequences ({cfg.generation_steps} ancestral steps) per point; sizes chosen by the "
-            f"fixed rule of uddm.sweep.pick_regimes")
+            f"fixed rule of uddm.sweep.pick_regimes" + (f"; {note}" if note else ""))
     fig.tight_layout()
     return fig, data
 

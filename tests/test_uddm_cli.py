@@ -54,7 +54,7 @@ def test_session_sample_recover_entropy_resume(ckpt, tmp_path):
     r = CliRunner().invoke(main, ["recover", "--checkpoint", str(ckpt), "--t", "0.5",
                                   "--n", "8", "--steps", "4"])
     assert r.exit_code == 0, r.output
-    assert "recovery rate (eq. 12)" in r.output and "exact Bayes denoiser ceiling" in r.output
+    assert "recovery rate (eq. 12)" in r.output and "Bayes-MAP reference" in r.output
     r = CliRunner().invoke(main, ["entropy", "--checkpoint", str(ckpt), "--n", "4", "--steps", "4"])
     assert r.exit_code == 0, r.output
     assert "entropy gap" in r.output

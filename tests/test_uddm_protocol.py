@@ -20,7 +20,7 @@ def test_diffusion_adapter_runs_the_models_own_reverse_process():
     sch = make_schedule()
     for a, t in enumerate([0.1, 0.5]):
         z = torch.as_tensor(rec.corrupted[a].reshape(-1, 16))
-        out = reverse_process(model, sch, z, t, 4, dynamics="greedy", final="greedy")
+        out = reverse_process(model, sch, z, t, 4, dynamics="greedy")   # the adapter's defaults
         np.testing.assert_array_equal(rec.final[a].reshape(-1, 16), out.tokens.numpy())
         np.testing.assert_allclose(rec.entropy[a].reshape(-1, 16),
                                    token_entropy(model, out.tokens, sch).double().numpy(), rtol=1e-6)

@@ -4,43 +4,43 @@ Given a model (a uddm checkpoint or a DUO checkpoint) and reference sequences (e
 suspected training data), report
 
 - recovery (eq. 12) of the references under stochastic retrieval (Experiment 2) at
-  several t, through the shared protocol (`memkit.protocol.run_retrieval`);
-- the conditional entropy (eq. 13 at t0) of the references and of the model's own
-  samples, per token, and the entropy gap (generated minus references);
+  several t, through the shared protocol (`memkit.protocol.run_retrieval`), with the
+  paper's procedure (global time grid, ancestral noise removal, raw weights by default);
+- the sequence conditional entropy (eq. 13 at t0, summed over positions) of the
+  references, of the model's own samples and, when given, of held-out sequences of the
+  same source; the per-token means and the entropy gap (generated minus references);
 - the fraction of generated samples that reproduce a reference exactly;
-- optionally, the same recovery and entropy on unseen sequences of the same source
-  (the paper's train-versus-test comparison; reported, not part of the rule);
-- a verdict, by the rule below.
+- a verdict that rests only on comparisons the model itself provides.
 
-The rule (`verdict`). Let h_ref and h_gen be the mean per-token conditional entropies
-(nats) of the references and of the generated samples, and tau(K) the entropy of a
-prediction that puts 99% of its mass on one token and spreads the rest evenly over
-the other K - 1 (0.09 nats for K = 32, 0.10 for K = 128, 0.15 for K = 30522):
+The rule (`verdict`), calibrated rather than an absolute entropy threshold:
 
-- memorising: h_ref < tau(K), and either h_gen < tau(K) (the samples are as sharp:
-  the model regenerates stored sequences, the paper's Fig. 4 at small sizes) or
-  h_ref < h_gen / 2 (the references are much sharper than what the model generates:
-  they are stored, the model is not merely confident everywhere);
-- in transition: otherwise, if h_ref < h_gen / 2 -- the references sit in much
-  sharper basins than the model's samples but are no longer stored exactly (the
-  entropy gap of the paper's Fig. 5 is open);
-- generalising: otherwise -- the references are about as uncertain as new samples.
+1. **memorising** if at least half the samples copy a reference (COPY_FRACTION = 0.5):
+   the model regenerates stored sequences (the paper's Fig. 4 at small sizes);
+2. otherwise **in transition** if the references' sequence entropies lie significantly
+   below those of the comparison set -- held-out sequences when given (the paper's
+   train-versus-test comparison), else the model's own samples. The statistic is the
+   Mann-Whitney A = P(H_ref < H_cmp) (`memkit.measures.two_sample_auc`); "significantly"
+   means z = (A - 1/2) / se0 > Z_THRESHOLD = 3, with se0 its standard error under the
+   hypothesis that references and comparison come from one distribution (a false
+   "in transition" call for a model whose references are exchangeable with the
+   comparison set has probability 0.13%). The references sit in sharper basins than
+   sequences the model was not trained on: stored, but not as fixed copies;
+3. otherwise **generalising**: the references are as uncertain as new sequences.
 
-Why these thresholds: tau(K) is the entropy of a "99%-confident" prediction at every
-position, so it scales with the vocabulary rather than being tuned to one model; the
-factor 2 asks for a gap at least as large as the references' own entropy. Small models
-without absolute positions memorise their training sequences long before they can
-regenerate them from noise (h_gen ~ 0.2-0.8 at 4 sequences), hence the second clause.
-A NELBO model's x_theta at t0 predicts each token from the others and sharpens slowly
-(course sheet 7: h_ref 0.09-0.25 after 400 steps on 4 Markov sequences, "in
-transition" although training recovery is far above unseen; ~0.06-0.08 after 800).
-The entropy rule is meant for NELBO (paper, DUO) models: a model trained with the x0
-cross-entropy predicts p(x | z_t), which at t0 is confident on ANY clean input, so
-its verdict is reported with a warning (`ProbeReport.prediction`). Limits: on a nearly
-deterministic source a generalising model is
-also confident on every sequence (h_ref and h_gen both below tau) and entropies cannot
-tell it from memorisation; the fraction of samples that copy a reference is reported
-for that case, and the numbers are always printed with the verdict.
+Why no absolute threshold: the old rule (`threshold_verdict`, kept for reference) called
+a model memorising when its references' entropy fell below tau(K), the entropy of a 99%
+confident prediction (0.10 nats/token at K = 128). That lies just below the Markov
+source's own Bayes entropy (0.134 nats/token), so on any source of lower entropy a
+perfect generaliser (the exact model, `uddm.references.ExactModel`) would have been
+called memorising. The comparisons above are invariant to the source's entropy.
+
+Limits, said with every verdict: without held-out sequences the comparison set is the
+model's samples, so a model whose samples are worse than the data (an undertrained
+generator: high-entropy, partly invalid samples) shows references "sharper than its
+samples" and is called in transition although it may treat training and test alike;
+give held-out sequences (`--unseen`) whenever they exist. The thresholds were fixed
+before the rule was run on the sweep; the sweep's confusion table against each point's
+ground truth is in docs/results-uddm.md (written by `uddm.sweep.write_summary`).
 """
 from __future__ import annotations
 
@@ -54,11 +54,15 @@ import torch
 
 from memkit.protocol import mean_and_sem, run_retrieval
 
-__all__ = ["confident_entropy", "verdict", "load_model", "read_references", "probe",
-           "ProbeReport", "GAP_FACTOR", "CONFIDENCE"]
+__all__ = ["confident_entropy", "verdict", "threshold_verdict", "load_model", "read_references",
+           "probe", "ProbeReport", "GAP_FACTOR", "CONFIDENCE", "COPY_FRACTION", "Z_THRESHOLD",
+           "VERDICTS"]
 
-CONFIDENCE = 0.99      # tau(K): entropy of a prediction with this mass on one token
-GAP_FACTOR = 2.0       # "in transition" when h_gen > GAP_FACTOR * h_ref
+COPY_FRACTION = 0.5    # memorising when at least this fraction of samples copies a reference
+Z_THRESHOLD = 3.0      # in transition when (A - 1/2) / se0 exceeds this (one-sided, p = 0.13%)
+VERDICTS = ("memorising", "in transition", "generalising")
+CONFIDENCE = 0.99      # the old rule's tau(K): entropy of a prediction with this mass on one token
+GAP_FACTOR = 2.0       # the old rule: "in transition" when h_gen > GAP_FACTOR * h_ref
 
 
 def confident_entropy(K: int, p: float = CONFIDENCE) -> float:
@@ -69,8 +73,42 @@ def confident_entropy(K: int, p: float = CONFIDENCE) -> float:
     return float(-p * math.log(p) - q * math.log(q / (K - 1)))
 
 
-def verdict(h_ref: float, h_gen: float, K: int) -> tuple[str, str]:
-    """(verdict, reason) from per-token entropies of references and samples (see module doc)."""
+def verdict(copies: float, statistic: dict, comparison: str = "generated samples") -> tuple[str, str]:
+    """(verdict, reason) by the calibrated rule of the module doc.
+
+    copies : fraction of generated samples equal to a reference; statistic : the
+    `memkit.measures.two_sample_auc` of the references' sequence entropies (x) against
+    the comparison set's (y); comparison : what the comparison set is, for the reason.
+    (The old call `verdict(h_ref, h_gen, K)` still works, with a DeprecationWarning: it
+    is `threshold_verdict`.)
+    """
+    if isinstance(statistic, (int, float)):
+        warnings.warn("verdict(h_ref, h_gen, K) is the old absolute-threshold rule: call "
+                      "threshold_verdict, or verdict(copies, two_sample_auc(...))",
+                      DeprecationWarning, stacklevel=2)
+        return threshold_verdict(copies, float(statistic), int(comparison))
+    if not 0.0 <= copies <= 1.0:
+        raise ValueError(f"copies must be a fraction in [0, 1], got {copies!r}")
+    a, z = statistic["auc"], statistic["z"]
+    if copies >= COPY_FRACTION:
+        return "memorising", (f"{copies:.2f} of the samples copy a reference "
+                              f"(>= {COPY_FRACTION:g}): the model regenerates stored sequences")
+    if z > Z_THRESHOLD:
+        return "in transition", (f"references' sequence entropies lie below the {comparison}' "
+                                 f"(A = P(H_ref < H_cmp) = {a:.3f} ± {statistic['se']:.3f}, "
+                                 f"z = {z:.1f} > {Z_THRESHOLD:g}); {copies:.2f} of samples copy")
+    return "generalising", (f"references' sequence entropies are not below the {comparison}' "
+                            f"(A = {a:.3f} ± {statistic['se']:.3f}, z = {z:.1f} <= {Z_THRESHOLD:g}); "
+                            f"{copies:.2f} of samples copy")
+
+
+def threshold_verdict(h_ref: float, h_gen: float, K: int) -> tuple[str, str]:
+    """The old absolute-threshold rule (deprecated; see the module doc for why it fails).
+
+    (verdict, reason) from per-token entropies of references and samples: memorising when
+    h_ref < tau(K) and (h_gen < tau(K) or h_ref < h_gen / 2); in transition when
+    h_ref < h_gen / 2; generalising otherwise.
+    """
     tau = confident_entropy(K)
     if h_ref < tau and h_gen < tau:
         return "memorising", (f"references' {h_ref:.4f} and generated {h_gen:.4f} nats/token both "
@@ -172,21 +210,26 @@ class ProbeReport:
     reason: str
     extra: dict = field(default_factory=dict)
     prediction: str = "nelbo"     # the model's training target (ModelConfig.prediction)
+    statistic: dict = field(default_factory=dict)   # two_sample_auc behind the verdict
+    comparison: str = "generated samples"           # what the references were compared with
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
         return asdict(self)
 
 
-def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5), n_generated: int = 64,
-          steps: int = 64, generation_steps: int = 128, trials: int | None = None, seed: int = 0,
+def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5, 1.0), n_generated: int = 64,
+          steps: int = 128, generation_steps: int = 128, trials: int | None = None, seed: int = 0,
           batch_size: int = 64, unseen: np.ndarray | None = None) -> ProbeReport:
     """Run the memorisation probe of `model` on (R, L') `references` (see module doc).
 
-    `unseen`: optional (U, L') sequences from the same source that the model never saw;
-    their recovery and entropy are reported beside the references' (the paper's
-    train-vs-test comparison) in `extra`, without changing the verdict rule.
+    `steps` is the size of the global time grid of the retrieval (the paper's grid,
+    entered at each t); `unseen`: optional (U, L') sequences from the same source that
+    the model never saw; their recovery and entropy are reported beside the
+    references' in `extra`, and the verdict compares the references with them (else
+    with the model's samples).
     """
+    from memkit.measures import two_sample_auc
     from uddm.diffusion import make_schedule
     from uddm.retrieval import DiffusionRetriever
     from uddm.sample import generate, token_entropy
@@ -222,11 +265,9 @@ def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5), n_generat
     h_gen, h_gen_se = ms(per_gen)
     ref_set = {r.tobytes() for r in refs}
     copies = float(np.mean([r.tobytes() in ref_set for r in gen.tokens.cpu().numpy()]))
-    v, reason = verdict(h_ref, h_gen, K)
+    seq_ref, seq_gen = h_ref_tok.sum(-1), h_gen_tok.sum(-1)
+    stat_gen = two_sample_auc(seq_ref, seq_gen)
     prediction = getattr(model.config, "prediction", "nelbo")
-    if prediction == "x0_ce":
-        reason += ("; WARNING: the model was trained with the x0 cross-entropy, whose predictions"
-                   " at t0 are confident on any clean input: the entropy rule assumes a NELBO model")
     extra = {}
     if unseen is not None:
         un = np.asarray(unseen, dtype=np.int64)
@@ -243,14 +284,25 @@ def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5), n_generat
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             um, us = mean_and_sem(rec_u.recovery())
-        h_un = token_entropy(model, torch.as_tensor(un, device=device), schedule).cpu().numpy().mean(-1)
-        hu, hus = ms(h_un)
+        h_un_tok = token_entropy(model, torch.as_tensor(un, device=device), schedule).cpu().numpy()
+        hu, hus = ms(h_un_tok.mean(-1))
+        h_un_seq = h_un_tok.sum(-1)
         extra = {"unseen": {"n": int(un.shape[0]), "recovery": um.tolist(), "recovery_sem": us.tolist(),
                             "recovery_gap": (rm - um).tolist(),
                             "recovery_gap_sem": np.hypot(rs, us).tolist(),
-                            "h": hu, "h_sem": hus}}
+                            "h": hu, "h_sem": hus, "statistic": two_sample_auc(seq_ref, h_un_seq)}}
+    extra["generated_statistic"] = stat_gen
+    if unseen is not None:
+        stat, comparison = extra["unseen"]["statistic"], "held-out sequences"
+    else:
+        stat, comparison = stat_gen, "generated samples"
+    v, reason = verdict(copies, stat, comparison)
+    if prediction == "x0_ce":
+        reason += ("; WARNING: the model was trained with the x0 cross-entropy, whose predictions"
+                   " at t0 are confident on any clean input: the entropy rule assumes a NELBO model")
     return ProbeReport(n_references=int(refs.shape[0]), length=int(L), vocab_size=int(K),
                        times=[float(t) for t in times], recovery=rm.tolist(), recovery_sem=rs.tolist(),
                        h_ref=h_ref, h_ref_sem=h_ref_se, h_gen=h_gen, h_gen_sem=h_gen_se,
                        gap=h_gen - h_ref, copies=copies, tau=confident_entropy(K), verdict=v,
-                       reason=reason, extra=extra, prediction=prediction)
+                       reason=reason, extra=extra, prediction=prediction, statistic=stat,
+                       comparison=comparison)

@@ -1,10 +1,13 @@
 """The diffusion model as a `memkit.protocol.Retriever`.
 
 Levels are diffusion times t: a reference is corrupted by the forward process
-at t (eq. 1) and the reverse process runs from t (or a fixed `t_start`, as in
-Experiment 1) down to t0. Dynamics "deterministic" is greedy (argmax of the
-posterior at every step), "stochastic" is ancestral sampling (float64,
-Gumbel-max). The entropies are those of x_theta at the end state (eq. 13).
+at t (eq. 1) and the reverse process runs from t (or a fixed `t_start`, an option)
+down to t0 on the paper's global time grid, then DUO's ancestral noise-removal step
+(`uddm.sample.reverse_process`). Dynamics "deterministic" is greedy (argmax of the
+posterior at every step), "stochastic" is ancestral sampling (float64, Gumbel-max).
+The entropies are those of x_theta at the end state at t0 (eq. 13; the paper's code),
+or at the corrupted start and time t with `entropy_at="t"`. With `perturb=False` the
+references enter the dynamics unchanged: the paper's scripts' fixed-point test.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import torch
 
 from memkit.protocol import Denoised
 from uddm.diffusion import forward_corrupt, make_schedule
-from uddm.sample import reverse_process
+from uddm.sample import reverse_process, token_entropy
 
 
 def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
@@ -30,14 +33,28 @@ class DiffusionRetriever:
     model : a `uddm.model.DiT`
     schedule : noise schedule (default: log-linear, eps = 1e-3)
     steps : reverse steps from the start time to t0
-    t_start : model start time; None starts at the corruption time (Experiment 2)
-    final : "greedy" or "ancestral" last step
+    steps : size of the time grid (`grid="global"`: steps on [t0, 1], entered at t;
+        `grid="local"`: steps from the start time)
+    t_start : model start time; None starts at the corruption time (the paper's)
+    final : "ancestral" (the paper's noise removal) or "greedy" last step
     batch_size : sequences per forward pass
     top_p : optional nucleus filtering of x_theta
+    grid : "global" (the paper's) or "local"
+    entropy_at : "t0" (eq. 13 on the final tokens at t0, the paper's code) or "t"
+        (eq. 13 of x_theta at the corrupted start, time t)
+    perturb : False = fixed-point test (references enter the dynamics uncorrupted)
     """
 
-    def __init__(self, model, schedule=None, steps: int = 32, t_start: float | None = None,
-                 final: str = "greedy", batch_size: int = 64, top_p: float | None = None):
+    def __init__(self, model, schedule=None, steps: int = 128, t_start: float | None = None,
+                 final: str = "ancestral", batch_size: int = 64, top_p: float | None = None,
+                 grid: str = "global", entropy_at: str = "t0", perturb: bool = True):
+        from uddm.sample import FINALS, GRIDS
+        if final not in FINALS:
+            raise ValueError(f"final must be one of {FINALS}, got {final!r}")
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+        if entropy_at not in ("t0", "t"):
+            raise ValueError(f"entropy_at must be 't0' or 't', got {entropy_at!r}")
         self.model = model
         self.schedule = schedule if schedule is not None else make_schedule()
         self.steps = steps
@@ -45,6 +62,9 @@ class DiffusionRetriever:
         self.final = final
         self.batch_size = batch_size
         self.top_p = top_p
+        self.grid = grid
+        self.entropy_at = entropy_at
+        self.perturb = perturb
         self.device = next(model.parameters()).device
 
     def corrupt(self, references, level, rng):
@@ -54,8 +74,11 @@ class DiffusionRetriever:
         x = torch.as_tensor(np.asarray(references), dtype=torch.long, device=self.device)
         if int(x.max()) >= K or int(x.min()) < 0:
             raise ValueError(f"reference token id {int(x.max())} is outside the model's vocabulary of {K}")
+        g = _torch_generator(rng, self.device)     # drawn either way: same streams downstream
+        if not self.perturb:
+            return x.cpu().numpy()
         alpha = self.schedule.alpha(float(level))
-        return forward_corrupt(x, alpha, K, _torch_generator(rng, self.device)).cpu().numpy()
+        return forward_corrupt(x, alpha, K, g).cpu().numpy()
 
     def denoise(self, corrupted, level, dynamics, rng) -> Denoised:
         mode = {"deterministic": "greedy", "stochastic": "ancestral"}.get(dynamics, dynamics)
@@ -67,8 +90,12 @@ class DiffusionRetriever:
         z = torch.as_tensor(np.asarray(corrupted), dtype=torch.long, device=self.device)
         tokens, ent = [], []
         for i in range(0, z.shape[0], self.batch_size):
-            out = reverse_process(self.model, self.schedule, z[i:i + self.batch_size], t_start, self.steps,
-                                  dynamics=mode, final=self.final, top_p=self.top_p, generator=g)
+            zb = z[i:i + self.batch_size]
+            out = reverse_process(self.model, self.schedule, zb, t_start, self.steps,
+                                  dynamics=mode, final=self.final, top_p=self.top_p, generator=g,
+                                  grid=self.grid, entropy=self.entropy_at == "t0")
+            if self.entropy_at == "t":
+                out.entropy = token_entropy(self.model, zb, self.schedule, t_start)
             tokens.append(out.tokens.cpu())
             ent.append(out.entropy.cpu())
         return Denoised(torch.cat(tokens).numpy(), torch.cat(ent).double().numpy(), {})

@@ -1,17 +1,25 @@
 """Sampling: generation from uniform noise and retrieval from a corrupted reference.
 
-The reverse process runs on the grid linspace(t_start, t0, steps + 1) (t_start = 1 for
-generation). Each step computes x_theta = softmax(logits) of the network at (z_t, t),
-optionally nucleus-filtered, and the model's posterior p_theta(z_s | z_t) =
-q(z_s | z_t, x_theta) (eq. 2) in float64, then either
+The reverse process walks a time grid down to t0 = 1e-5. Two grids:
+
+- "global" (the default, as the paper's evaluation code does): one grid
+  linspace(1, t0, steps + 1) for every start time; a process started at t enters it at
+  the first grid point at or above t, so it takes about steps * t steps (at least one);
+- "local": linspace(t_start, t0, steps + 1), the same number of steps from every t.
+
+Each step computes x_theta = softmax(logits) of the network at (z_t, t), optionally
+nucleus-filtered, and the model's posterior p_theta(z_s | z_t) = q(z_s | z_t, x_theta)
+(eq. 2) in float64, then either
 
 - "ancestral" (stochastic): draws z_s by an exponential race (Gumbel-max) in float64, or
 - "greedy" (deterministic): takes the argmax of the posterior.
 
-At t0 a final step gives the returned tokens: "greedy" (the greedy tail
-argmax_v x_theta(v | z_t0)) or "ancestral" (one more posterior step with alpha_s = 1,
-drawn or argmaxed according to the dynamics). The token conditional entropies (eq. 13)
-of x_theta at the final tokens (time t0) are returned with them.
+At t0 a final step gives the returned tokens: "ancestral" (the default; DUO's
+`noise_removal=ancestral`, which the paper's code runs: one more posterior step to
+alpha_s = 1, drawn or argmaxed according to the dynamics, so a token stays as the reverse
+process delivered it unless the model is sure otherwise) or "greedy" (the "greedy tail":
+every token replaced by argmax_v x_theta(v | z_t0)). The token conditional entropies
+(eq. 13) of x_theta at the final tokens (time t0) are returned with them.
 """
 from __future__ import annotations
 
@@ -26,9 +34,12 @@ from uddm.diffusion import forward_corrupt, reverse_posterior
 from uddm.measures import recovery_rate, token_entropy_from_logits, unstable_rate
 
 __all__ = ["SampleResult", "nucleus_filter", "prediction_logits", "predict", "reverse_process",
-           "generate", "retrieve", "token_entropy", "RetrievalResult"]
+           "generate", "retrieve", "token_entropy", "RetrievalResult", "time_grid", "GRIDS",
+           "FINALS", "T0"]
 
 T0 = 1e-5
+GRIDS = ("global", "local")
+FINALS = ("ancestral", "greedy")
 
 
 @dataclass
@@ -92,9 +103,14 @@ def prediction_logits(model, tokens: torch.Tensor, schedule, t: float = T0,
     model puts on tokens other than z_t, so its final greedy step and its entropies
     (eq. 13) use its own distribution p(x | z_t).
     """
-    sigma = schedule.sigma(torch.full((tokens.shape[0],), float(t), device=tokens.device))
+    # an exact reference model (uddm.references.ExactModel) takes sigma in float64; a DiT
+    # keeps the float32 conditioning it was trained with
+    dtype = torch.float64 if getattr(model, "float64_sigma", False) else torch.get_default_dtype()
+    sigma = schedule.sigma(torch.full((tokens.shape[0],), float(t), device=tokens.device, dtype=dtype))
     with _autocast(tokens.device):
-        logits = model(tokens, sigma).float()
+        logits = model(tokens, sigma)
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
     logits = logits.double()
     if plug_in and getattr(model.config, "prediction", "nelbo") == "x0_ce":
         K = logits.shape[-1]
@@ -144,25 +160,49 @@ def token_entropy(model, tokens: torch.Tensor, schedule, t: float = T0,
     return torch.cat(out)
 
 
-@torch.no_grad()
-def reverse_process(model, schedule, z_start: torch.Tensor, t_start: float, steps: int,
-                    dynamics: str = "ancestral", final: str = "greedy", t0: float = T0,
-                    top_p: float | None = None, generator: torch.Generator | None = None,
-                    entropy: bool = True) -> SampleResult:
-    """Run p_theta from z_start at t_start down to t0 in `steps` steps, then a final step."""
-    if dynamics not in ("ancestral", "greedy"):
-        raise ValueError(f"dynamics must be 'ancestral' or 'greedy', got {dynamics!r}")
-    if final not in ("greedy", "ancestral"):
-        raise ValueError(f"final must be 'greedy' or 'ancestral', got {final!r}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+def time_grid(t_start: float, steps: int, t0: float = T0, grid: str = "global") -> torch.Tensor:
+    """The times (float64, decreasing, ending at t0) a reverse process from t_start visits.
+
+    grid="global": the paper's evaluation grid linspace(1, t0, steps + 1), entered at the
+    first grid point at or above t_start (its `searchsorted` rule), at least one step.
+    grid="local": linspace(t_start, t0, steps + 1).
+    """
+    if grid not in GRIDS:
+        raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if not t0 < t_start <= 1.0:
         raise ValueError(f"start time must be in ({t0}, 1], got {t_start}")
+    steps = int(steps)
+    if grid == "local":
+        return torch.linspace(float(t_start), float(t0), steps + 1, dtype=torch.float64)
+    full = torch.linspace(1.0, float(t0), steps + 1, dtype=torch.float64)
+    below = int((full < float(t_start)).sum())          # grid points strictly below t_start
+    start = min(max(steps - below, 0), steps - 1)       # index of the first point >= t_start
+    return full[start:]
+
+
+@torch.no_grad()
+def reverse_process(model, schedule, z_start: torch.Tensor, t_start: float, steps: int,
+                    dynamics: str = "ancestral", final: str = "ancestral", t0: float = T0,
+                    top_p: float | None = None, generator: torch.Generator | None = None,
+                    entropy: bool = True, grid: str = "global") -> SampleResult:
+    """Run p_theta from z_start at t_start down to t0 on `time_grid`, then a final step.
+
+    steps : the grid size (global grid: steps on [t0, 1], so about steps * t_start are
+        taken from t_start; local grid: exactly `steps`).
+    final : "ancestral" (posterior step to alpha_s = 1, the paper's) or "greedy" (argmax
+        of x_theta at t0).
+    """
+    if dynamics not in ("ancestral", "greedy"):
+        raise ValueError(f"dynamics must be 'ancestral' or 'greedy', got {dynamics!r}")
+    if final not in FINALS:
+        raise ValueError(f"final must be 'ancestral' or 'greedy', got {final!r}")
+    ts = time_grid(t_start, steps, t0, grid)
     greedy = dynamics == "greedy"
-    ts = torch.linspace(float(t_start), float(t0), steps + 1, dtype=torch.float64)
     z = z_start
     with _eval(model):
-        for i in range(steps):
+        for i in range(len(ts) - 1):
             t, s = ts[i], ts[i + 1]
             x = _x_theta(model, z, t, schedule, top_p)
             post = reverse_posterior(z, x, schedule.alpha(t), schedule.alpha(s))
@@ -196,15 +236,23 @@ def generate(model, schedule, n: int, steps: int = 128, length: int | None = Non
 
 
 def retrieve(model, schedule, reference: torch.Tensor, t: float, steps: int = 128,
-             t_start: float | None = None, dynamics: str = "greedy", final: str = "greedy",
+             t_start: float | None = None, dynamics: str = "greedy", final: str = "ancestral",
              batch_size: int = 64, pad_id: int | None = None,
-             generator: torch.Generator | None = None, **kw) -> RetrievalResult:
+             generator: torch.Generator | None = None, entropy_at: str = "t0",
+             perturb: bool = True, **kw) -> RetrievalResult:
     """Corrupt `reference` at time t (eq. 1) and run the reverse process from t_start to t0.
 
-    `t_start` defaults to t (Experiment 2); Experiment 1 decouples them (corruption
-    level t, fixed small model time t_start). Recovery (eq. 12) and the unstable rate
-    ignore pad positions when `pad_id` is given.
+    `t_start` defaults to t (the paper's Experiments 1 and 2); a fixed small t_start
+    decouples corruption level and model time (an option). `steps` is the grid size
+    (global grid by default, see `time_grid`). `perturb=False` is the paper's scripts'
+    fixed-point test: the clean reference enters the dynamics at model time t.
+    `entropy_at`: "t0" (the paper's code: eq. 13 of x_theta at t0 on the final tokens)
+    or "t" (the text's literal reading: eq. 13 of x_theta at (z_t, t), the corrupted
+    start). Recovery (eq. 12) and the unstable rate ignore pad positions when `pad_id`
+    is given.
     """
+    if entropy_at not in ("t0", "t"):
+        raise ValueError(f"entropy_at must be 't0' or 't', got {entropy_at!r}")
     if not 0.0 < t <= 1.0:
         raise ValueError(f"corruption time t must be in (0, 1], got {t}")
     if reference.shape[1] > model.config.length:
@@ -219,9 +267,12 @@ def retrieve(model, schedule, reference: torch.Tensor, t: float, steps: int = 12
     parts, zs = [], []
     for i in range(0, reference.shape[0], batch_size):
         x = reference[i:i + batch_size]
-        z = forward_corrupt(x, alpha, K, generator)
-        parts.append(reverse_process(model, schedule, z, t_start, steps, dynamics=dynamics,
-                                     final=final, generator=generator, **kw))
+        z = forward_corrupt(x, alpha, K, generator) if perturb else x.clone()
+        out = reverse_process(model, schedule, z, t_start, steps, dynamics=dynamics,
+                              final=final, generator=generator, entropy=entropy_at == "t0", **kw)
+        if entropy_at == "t":
+            out.entropy = token_entropy(model, z, schedule, t_start)
+        parts.append(out)
     tokens = torch.cat([p.tokens for p in parts])
     start = torch.cat([p.start for p in parts])
     ent = torch.cat([p.entropy for p in parts]) if parts[0].entropy is not None else None

@@ -10,25 +10,40 @@ written every `ckpt_every` steps), and each point can be trained on its own
 (`uddm sweep train --preset cpu --point 7`), so a cluster's job array can fill one
 shared cache.
 
-The measurements of each model (`measure_point`) go through the shared retrieval
+The measurements of each model (`measure_model`) go through the shared retrieval
 protocol (`memkit.protocol.run_retrieval` with `uddm.DiffusionRetriever`; the same
 code measures `amsim` networks), and are cached as JSON by configuration
-(`memkit.cache.ResultCache` in `<cache>/measures/`), so the five figure scripts read
-the same numbers:
+(`memkit.cache.ResultCache` in `<cache>/measures/`), so the figure scripts read the same
+numbers. The procedure is the paper's evaluation code's (Lemon-cmd/Associative-Memory-
+and-Language-Diffusion, `eval_fixed_point.py`, `eval_entropy_multi.py`): one global
+time grid of `retrieval_steps` on [1e-5, 1] entered at each t, DUO's ancestral
+noise-removal last step, the raw weights (not the EMA; `use_ema` opts in), eq. 13 at
+t0 = 1e-5 on the final tokens and on clean sequences. Per model:
 
-- Experiment 1: greedy retrieval, corruption level varied, model time fixed (`t_start`);
-- Experiment 2: ancestral retrieval from the corruption time t in `exp2_times`;
+- Experiment 1 (Fig. 1): greedy retrieval from corrupted starts, corruption level =
+  model start time t (the paper's text; `exp1_t_start` decouples them), and the
+  fixed-point test of the paper's scripts (`perform_perturb=false`: clean sequences
+  given to the greedy dynamics at model time t; exact-match and stability rates);
+- Experiment 2 (Figs. 2, 3): stochastic retrieval from the corruption time t in
+  `exp2_times` (0.05 ... 1.0, as the paper's scripts);
 - the token entropy (eq. 13) at the end of retrieval, split into recovered and
-  unrecovered corrupted positions (`RetrievalRecord.entropy_by_outcome`);
-- the conditional entropy of training, test and generated sequences at t0;
+  unrecovered corrupted positions, averaged per sequence, then over sequences (Fig. 3,
+  as the paper's notebook), with histograms (its Appendix D);
+- the sequence conditional entropy of training, test and generated sequences at t0
+  (Figs. 4, 5) and their two-sample statistic (`memkit.measures.two_sample_auc`);
+- a census of the generated sequences (`uddm.census`) and their unigram entropy;
 - validation (test split) and training NELBO (eq. 3);
-- a reference ceiling from the same corrupted starts: the exact Bayes denoiser on the
-  Markov source, a bigram forward-backward denoiser fitted on the whole training split
-  on text. A point whose test recovery is far below the ceiling has not generalised
-  (the "copy plateau" keeps corrupted tokens and recovers ~0 for train and test alike).
+- the Bayes-MAP reference from the same corrupted starts (exact posterior on the Markov
+  source, a bigram posterior on text; not an upper bound, see `uddm.references`).
 
-Presets (`PRESETS`): `quick` (the tests; about two minutes on 2 cores), `cpu` (the default
-figures; 34 minutes measured on a loaded 2-core CPU, one thread), `paper` (tiny/small/medium on a GPU).
+On the Markov corpus the exact model (`uddm.references.ExactModel`) is measured by the
+same code at every training-set size (model "bayes", seed = the first seed, so its
+corrupted starts are those of that seed's models: paired comparisons), and every figure
+draws it. `write_summary` writes `figures/uddm_summary.json` (schema in
+docs/results-uddm.md).
+
+Presets (`PRESETS`): `quick` (the tests; a few minutes on 2 cores), `cpu` (the default
+figures; see docs/results-uddm.md for the measured time), `paper` (tiny/small/medium on a GPU).
 """
 from __future__ import annotations
 
@@ -45,14 +60,18 @@ from memkit.cache import ResultCache
 from memkit.figures import REPO_ROOT
 from memkit.io import atomic_write_json, config_hash
 from memkit.protocol import RetrievalRecord, mean_and_sem, run_retrieval
+from uddm.references import BigramDenoiser, bayes_map_record, reference_denoiser
 
-__all__ = ["SweepConfig", "PRESETS", "get_preset", "Point", "DEFAULT_CACHE", "train_point",
-           "measure_point", "run_point", "run_sweep", "sweep_status", "BigramDenoiser",
-           "reference_denoiser", "aggregate", "describe", "pick_regimes", "MEASURE_VERSION",
-           "geometric_sizes", "figure_command", "caption", "checkpoint_path"]
+__all__ = ["model_results", "size_colours", "legend_outside", "failed_points", "failed_note",
+           "SweepConfig", "PRESETS", "get_preset", "Point", "DEFAULT_CACHE", "train_point",
+           "measure_point", "measure_model", "run_point", "run_sweep", "run_exact", "sweep_status",
+           "BigramDenoiser", "reference_denoiser", "aggregate", "describe", "pick_regimes",
+           "MEASURE_VERSION", "geometric_sizes", "figure_command", "caption", "checkpoint_path",
+           "write_summary", "summary_rows", "probe_confusion", "EXACT"]
 
 DEFAULT_CACHE = REPO_ROOT / "cache" / "uddm_sweep"
-MEASURE_VERSION = 1      # bump when a measurement changes meaning: old entries are ignored
+MEASURE_VERSION = 2      # bump when a measurement changes meaning: old entries are ignored
+EXACT = "bayes"          # the model name of the exact Bayes model's rows
 ENTROPY_BINS = 40        # histogram bins over [0, log K] for the Fig. 3 token entropies
 
 
@@ -95,17 +114,23 @@ class SweepConfig:
     eval_batches: int = 4
     ckpt_every: int = 500
     device: str = "auto"
-    # ---- measurement
+    # ---- measurement (the paper's procedure by default; see the module doc)
     n_refs: int = 128                   # training and test references per point
-    exp1_levels: tuple = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)   # corruption times
-    exp1_t_start: float = 0.05          # the model's (fixed, small) start time
-    exp2_times: tuple = (0.05, 0.1, 0.25, 0.5)
+    exp1_levels: tuple = (0.05, 0.1, 0.25, 0.5, 1.0)   # Experiment 1 corruption times
+    exp1_t_start: float | None = None   # None: model time = corruption time (the paper); or fixed
+    exp2_times: tuple = (0.05, 0.1, 0.25, 0.5, 1.0)    # Experiment 2 times (the paper's scripts)
     trials: int = 1                     # corrupted copies per reference (more for tiny sets)
-    retrieval_steps: int = 32
+    retrieval_steps: int = 128          # size of the global time grid on [1e-5, 1] (paper: 1000)
+    grid: str = "global"                # "global" (the paper's) | "local" (steps from each t)
+    final: str = "ancestral"            # last step: "ancestral" (DUO's noise removal) | "greedy"
+    use_ema: bool = False               # the paper evaluates the raw weights
+    entropy_at: str = "t0"              # eq. 13 at t0 on final tokens (paper's code) | "t"
+    fixed_point: bool = True            # also the scripts' fixed-point test (perturb=false)
     n_generated: int = 128
     generation_steps: int = 128
     nelbo_batches: int = 8
     measure_seed: int = 1234
+    exact: bool = True                  # measure the exact Bayes model too (Markov corpus)
 
     def __post_init__(self):
         object.__setattr__(self, "models", tuple(self.models))
@@ -140,11 +165,18 @@ class SweepConfig:
         check_number("lr", self.lr, 0.0, low_open=True)
         check_number("ema", self.ema, 0.0, 1.0, high_open=True)
         check_number("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        check_number("exp1_t_start", self.exp1_t_start, 0.0, 1.0, low_open=True)
         if not self.exp1_levels or not self.exp2_times:
             raise ValueError("exp1_levels and exp2_times must not be empty")
         for t in self.exp1_levels + self.exp2_times:
             check_number("corruption times", t, 0.0, 1.0, low_open=True)
+        if self.exp1_t_start is not None:
+            check_number("exp1_t_start", self.exp1_t_start, 0.0, 1.0, low_open=True)
+        if self.grid not in ("global", "local"):
+            raise ValueError(f"grid must be 'global' or 'local', got {self.grid!r}")
+        if self.final not in ("ancestral", "greedy"):
+            raise ValueError(f"final must be 'ancestral' or 'greedy', got {self.final!r}")
+        if self.entropy_at not in ("t0", "t"):
+            raise ValueError(f"entropy_at must be 't0' or 't', got {self.entropy_at!r}")
 
     def points(self) -> list["Point"]:
         """All (model, size, seed) points, models outermost, sizes ascending."""
@@ -195,11 +227,11 @@ PRESETS: dict[str, SweepConfig] = {
         name="quick", corpus="markov:32:2", length=16, n_test=128, markov_pool=4224,
         models=("cpu-xxs", "cpu-xs"), sizes=(4, 32, 256, 4096), seeds=(0,),
         loss="nelbo", steps=400, batch_size=32, lr=3e-3, warmup=20, ema=0.99, dropout=0.0,
-        eval_batches=2, ckpt_every=200, n_refs=64, exp1_levels=(0.1, 0.3, 0.5),
-        exp1_t_start=0.05, exp2_times=(0.05, 0.1, 0.25, 0.5), trials=1, retrieval_steps=8,
+        eval_batches=2, ckpt_every=200, n_refs=64, exp1_levels=(0.1, 0.25, 0.5),
+        exp2_times=(0.05, 0.1, 0.25, 0.5, 1.0), trials=1, retrieval_steps=32,
         n_generated=64, generation_steps=32, nelbo_batches=4),
-    # The default figures on a 2-core CPU (see experiments/README_UDDM.md for the
-    # measured time and why these settings).
+    # The default figures on a 2-core CPU (docs/results-uddm.md: the measured time and
+    # why these settings).
     "cpu": SweepConfig(
         name="cpu", corpus="markov", length=32, n_test=256, markov_pool=20000,
         models=("cpu-xxs", "cpu-xs"), sizes=geometric_sizes(8, _MARKOV_ALL, 8), seeds=(0,),
@@ -290,41 +322,6 @@ def train_point(cfg: SweepConfig, p: Point, cache=DEFAULT_CACHE, progress: bool 
     return path
 
 
-# ---------------------------------------------------------------------------- ceilings
-class BigramDenoiser:
-    """Exact posterior of a bigram (order-1 Markov) model fitted by counting: the text ceiling.
-
-    Transition counts over the given sequences with add-`smoothing`; the forward-backward
-    posterior and MAP are those of `uddm.data.MarkovSource` (same code), so on text this
-    is the n-gram (n = 2) reference denoiser a weakly generalising model should reach.
-    """
-
-    def __init__(self, sequences: np.ndarray, vocab_size: int, smoothing: float = 0.01):
-        x = np.asarray(sequences)
-        K = int(vocab_size)
-        C = np.full((K, K), float(smoothing))
-        np.add.at(C, (x[:, :-1].ravel(), x[:, 1:].ravel()), 1.0)
-        self.K = K
-        self.P = C / C.sum(1, keepdims=True)
-        first = np.bincount(x.ravel(), minlength=K).astype(float) + smoothing
-        self.pi = first / first.sum()
-
-    def bayes_posterior(self, z, alpha):
-        from uddm.data import MarkovSource
-        return MarkovSource.bayes_posterior(self, z, alpha)
-
-    def bayes_denoise(self, z, alpha):
-        return self.bayes_posterior(z, alpha).argmax(-1)
-
-
-def reference_denoiser(dataset, full_train: np.ndarray | None = None):
-    """(denoiser, name): exact Bayes on the Markov source, else a bigram fitted on the training split."""
-    if dataset.source is not None:
-        return dataset.source, "exact Bayes (Markov source)"
-    x = dataset.train.numpy() if full_train is None else full_train
-    return BigramDenoiser(x, dataset.tokenizer.vocab_size), "bigram forward-backward"
-
-
 # ---------------------------------------------------------------------------- measuring
 def _summary(values: np.ndarray) -> dict:
     """Mean and SEM per level (references as units) and the per-reference means.
@@ -341,26 +338,32 @@ def _summary(values: np.ndarray) -> dict:
             "per_ref": [[None if np.isnan(v) else float(v) for v in row] for row in per_ref]}
 
 
-def _ceiling_record(rec: RetrievalRecord, denoiser, schedule) -> RetrievalRecord:
-    """The same corrupted starts denoised by the reference denoiser, as a protocol record."""
-    final = np.empty_like(rec.final)
-    for a, t in enumerate(rec.levels):
-        alpha = schedule.alpha(float(t))
-        z = rec.corrupted[a].reshape(-1, rec.corrupted.shape[-1])
-        final[a] = denoiser.bayes_denoise(z, alpha).reshape(rec.final[a].shape)
-    return RetrievalRecord(rec.levels, rec.reference, rec.corrupted, final, None)
-
-
 def _entropy_split(rec: RetrievalRecord, K: int) -> dict:
-    """Fig. 3: token entropy of recovered vs unrecovered corrupted positions, per level."""
+    """Fig. 3: token entropy of recovered vs unrecovered corrupted positions, per level.
+
+    Per level: "per_sequence" = for each reference (its trials pooled) the mean entropy of
+    its recovered / unrecovered corrupted positions (None where it has none), which the
+    figure averages over sequences as the paper's notebook does; and, pooled over
+    positions, the histogram over [0, log K] with count, sum and sum of squares.
+    """
     edges = np.linspace(0.0, math.log(K), ENTROPY_BINS + 1)
-    out = {"edges": edges.tolist(), "recovered": [], "unrecovered": []}
+    out = {"edges": edges.tolist(), "recovered": [], "unrecovered": [], "per_sequence": []}
+    ref = rec.reference[:, None, :]
     for a in range(len(rec.levels)):
         for name, H in zip(("recovered", "unrecovered"), rec.entropy_by_outcome(a)):
             H = np.asarray(H, dtype=float)
             out[name].append({"n": int(H.size), "mean": float(H.mean()) if H.size else None,
                               "sum": float(H.sum()), "sumsq": float((H ** 2).sum()),
                               "hist": np.histogram(np.clip(H, 0, edges[-1]), edges)[0].tolist()})
+        changed = rec.corrupted[a] != ref
+        hit = rec.final[a] == ref
+        Ha = rec.entropy[a]
+        per = {}
+        for name, m in (("recovered", changed & hit), ("unrecovered", changed & ~hit)):
+            cnt = m.sum(axis=(1, 2))
+            tot = np.where(m, Ha, 0.0).sum(axis=(1, 2))
+            per[name] = [float(t / c) if c else None for t, c in zip(tot, cnt)]
+        out["per_sequence"].append(per)
     return out
 
 
@@ -369,63 +372,93 @@ def _trials_for(cfg: SweepConfig, n_refs: int) -> int:
     return max(cfg.trials, math.ceil(cfg.n_refs / max(n_refs, 1)))
 
 
+_MEASURE_FIELDS = ("n_refs", "exp1_levels", "exp1_t_start", "exp2_times", "trials",
+                   "retrieval_steps", "grid", "final", "use_ema", "entropy_at", "fixed_point",
+                   "n_generated", "generation_steps", "nelbo_batches", "measure_seed")
+
+
+def _measure_settings(cfg: SweepConfig) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()
+            if k in _MEASURE_FIELDS}
+
+
 def measure_key(cfg: SweepConfig, p: Point) -> dict:
-    keys = ("n_refs", "exp1_levels", "exp1_t_start", "exp2_times", "trials", "retrieval_steps",
-            "n_generated", "generation_steps", "nelbo_batches", "measure_seed")
     return {"kind": "uddm-sweep-measure", "version": MEASURE_VERSION,
-            "model": config_hash(model_key(cfg, p)),
-            "measure": {k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in asdict(cfg).items() if k in keys}}
+            "model": config_hash(model_key(cfg, p)), "measure": _measure_settings(cfg)}
 
 
-def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False) -> dict:
-    """Every number the five figures need, for one trained model (JSON-able dict)."""
-    from uddm.data import DataSpec, build_dataset
-    from uddm.diffusion import make_schedule
-    from uddm.model import count_parameters
+def _unigram_entropy(tokens: np.ndarray, K: int) -> np.ndarray:
+    """(n,) entropy (nats) of each sequence's own token histogram (DUO's sample diversity)."""
+    out = np.empty(tokens.shape[0])
+    for i, row in enumerate(tokens):
+        c = np.bincount(row, minlength=K).astype(float)
+        p = c[c > 0] / row.size
+        out[i] = float(-(p * np.log(p)).sum())
+    return out
+
+
+def _example(rec: RetrievalRecord, a: int, i: int) -> dict:
+    """One retrieval of reference i at level a (trial 0): the Figs. 1A/3A text examples."""
+    return {"reference": rec.reference[i].tolist(), "corrupted": rec.corrupted[a, i, 0].tolist(),
+            "final": rec.final[a, i, 0].tolist(),
+            "entropy": None if rec.entropy is None else rec.entropy[a, i, 0].tolist()}
+
+
+def measure_model(cfg: SweepConfig, model, ds, schedule, seed: int, device="cpu",
+                  ref_train: np.ndarray | None = None) -> dict:
+    """Every number the figures need, for one model (a DiT or an `ExactModel`) on `ds`.
+
+    The random streams depend only on (cfg.measure_seed, seed) and on the data, so two
+    models measured with the same seed on the same references see the same corrupted
+    starts (paired comparisons). `ref_train`: the whole training split for the bigram
+    reference on text (default: `ds.train`).
+    """
+    from memkit.measures import two_sample_auc
+    from uddm.census import census
     from uddm.retrieval import DiffusionRetriever
     from uddm.sample import generate, token_entropy
-    from uddm.train import load_checkpoint, validation_nelbo
+    from uddm.train import validation_nelbo
 
-    t0, c0 = time.perf_counter(), time.process_time()
-    device = "cuda" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
-    model, ck = load_checkpoint(str(checkpoint), map_location=device)
-    spec = DataSpec(**ck["data"]["spec"])
-    ds = build_dataset(spec, tokenizer_dict=ck["tokenizer"])
-    schedule = make_schedule(ck["train_config"]["schedule"], ck["train_config"]["eps"])
     K = model.config.vocab_size
-    rng = np.random.default_rng([cfg.measure_seed, p.seed])
+    L = int(ds.train.shape[1])
+    rng = np.random.default_rng([cfg.measure_seed, seed])
     refs = {"train": ds.train[:cfg.n_refs].numpy(), "test": ds.test[:cfg.n_refs].numpy()}
-    full = None
-    if ds.source is None and p.n_train is not None:     # the text ceiling sees the whole split
-        full = build_dataset(replace(spec, n_train=None), tokenizer_dict=ck["tokenizer"]).train.numpy()
-    ceiling, ceiling_name = reference_denoiser(ds, full)
-    bs = 256 if device == "cuda" else 64
-    exp1 = DiffusionRetriever(model, schedule, steps=cfg.retrieval_steps, t_start=cfg.exp1_t_start,
-                              batch_size=bs)
-    exp2 = DiffusionRetriever(model, schedule, steps=cfg.retrieval_steps, batch_size=bs)
-    res = {"point": {"index": p.index, "model": p.model, "seed": p.seed, "size_index": p.size_index,
-                     "n_train": int(ds.train.shape[0]), "n_test": int(ds.test.shape[0])},
-           "params": count_parameters(model), "vocab_size": K, "length": int(ds.train.shape[1]),
-           "ceiling": ceiling_name, "exp1": {"levels": list(cfg.exp1_levels),
-                                             "t_start": cfg.exp1_t_start},
-           "exp2": {"times": list(cfg.exp2_times)}}
+    ref_den, ref_name = reference_denoiser(ds, ref_train)
+    bs = 256 if str(device).startswith("cuda") else 64
+    common = dict(steps=cfg.retrieval_steps, final=cfg.final, grid=cfg.grid, batch_size=bs,
+                  entropy_at=cfg.entropy_at)
+    exp1 = DiffusionRetriever(model, schedule, t_start=cfg.exp1_t_start, **common)
+    fixed = DiffusionRetriever(model, schedule, perturb=False, **common)
+    exp2 = DiffusionRetriever(model, schedule, **common)
+    res = {"vocab_size": K, "length": L, "reference": ref_name,
+           "exp1": {"levels": list(cfg.exp1_levels), "t_start": cfg.exp1_t_start},
+           "exp2": {"times": list(cfg.exp2_times)}, "examples": {}}
+    t_ex = min(cfg.exp2_times, key=lambda t: abs(t - 0.25))
     for split, x in refs.items():
         trials = _trials_for(cfg, x.shape[0])
         r1 = run_retrieval(exp1, x, cfg.exp1_levels, trials, "deterministic", rng)
-        c1 = _ceiling_record(r1, ceiling, schedule)
         res["exp1"][split] = {
             "trials": trials,
             "corrupted_fraction": (r1.corrupted != r1.reference[None, :, None, :]).mean(
                 axis=(1, 2, 3)).tolist(),
-            "recovery": _summary(r1.recovery()), "ceiling": _summary(c1.recovery()),
+            "recovery": _summary(r1.recovery()),
+            "reference": _summary(bayes_map_record(r1, ref_den, schedule).recovery()),
+            "unstable": _summary(r1.unstable()),
             "exact_match": _summary(r1.exact_match().astype(float))}
+        if cfg.fixed_point:
+            rf = run_retrieval(fixed, x, cfg.exp1_levels, 1, "deterministic", rng)
+            res["exp1"][split]["fixed_point"] = {
+                "exact_match": _summary(rf.exact_match().astype(float)),
+                "stability": _summary(1.0 - rf.unstable())}
         r2 = run_retrieval(exp2, x, cfg.exp2_times, trials, "stochastic", rng)
-        c2 = _ceiling_record(r2, ceiling, schedule)
         res["exp2"][split] = {
             "trials": trials, "recovery": _summary(r2.recovery()), "unstable": _summary(r2.unstable()),
             "exact_match": _summary(r2.exact_match().astype(float)),
-            "ceiling": _summary(c2.recovery()), "entropy": _entropy_split(r2, K)}
+            "reference": _summary(bayes_map_record(r2, ref_den, schedule).recovery()),
+            "entropy": _entropy_split(r2, K)}
+        a = list(cfg.exp2_times).index(t_ex)
+        res["examples"][split] = {"t": t_ex, "items": [_example(r2, a, i)
+                                                       for i in range(min(3, x.shape[0]))]}
     # ---- sequence conditional entropies (eq. 13 at t0): training, test, generated
     dev = torch.device(device)
     ent = {}
@@ -433,19 +466,49 @@ def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False
         H = token_entropy(model, torch.as_tensor(x, device=dev), schedule).cpu().numpy()
         ent[split] = H.sum(-1).tolist()
     g = torch.Generator(device=dev).manual_seed(int(rng.integers(2**62)))
-    gen = generate(model, schedule, cfg.n_generated, steps=cfg.generation_steps,
-                   length=int(ds.train.shape[1]), batch_size=bs, generator=g, device=dev)
+    gen = generate(model, schedule, cfg.n_generated, steps=cfg.generation_steps, length=L,
+                   batch_size=bs, generator=g, device=dev, final=cfg.final)
     ent["generated"] = gen.entropy.sum(-1).cpu().numpy().tolist()
     gtok = gen.tokens.cpu().numpy()
-    train_set = {r.tobytes() for r in ds.train.numpy()}
-    res["entropy"] = {"sequence": ent, "length": int(ds.train.shape[1])}
-    res["generated"] = {"copies": float(np.mean([r.tobytes() in train_set for r in gtok])),
-                        "examples": gtok[:4].tolist()}
+    res["entropy"] = {"sequence": ent, "length": L,
+                      "train_vs_generated": two_sample_auc(ent["train"], ent["generated"]),
+                      "train_vs_test": two_sample_auc(ent["train"], ent["test"])}
+    cen = census(gtok, ds.train.numpy(), ds.source)
+    res["generated"] = {"copies": cen["copy"], "census": cen, "examples": gtok[:4].tolist(),
+                        "unigram_entropy": _unigram_entropy(gtok, K).tolist(),
+                        "unigram_entropy_train": _unigram_entropy(refs["train"], K).tolist()}
     # ---- NELBO (eq. 3), the same fixed generator for every point
     res["val_nelbo"] = validation_nelbo(model, ds.test, schedule, 64, cfg.nelbo_batches,
                                         seed=cfg.measure_seed, device=dev)
     res["train_nelbo"] = validation_nelbo(model, ds.train, schedule, 64, cfg.nelbo_batches,
                                           seed=cfg.measure_seed, device=dev)
+    return res
+
+
+def _device(cfg: SweepConfig) -> str:
+    return "cuda" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "cpu"
+
+
+def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False) -> dict:
+    """Every number the figures need, for one trained model of the sweep (JSON-able dict)."""
+    from uddm.data import DataSpec, build_dataset
+    from uddm.diffusion import make_schedule
+    from uddm.model import count_parameters
+    from uddm.train import load_checkpoint
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    device = _device(cfg)
+    model, ck = load_checkpoint(str(checkpoint), use_ema=cfg.use_ema, map_location=device)
+    spec = DataSpec(**ck["data"]["spec"])
+    ds = build_dataset(spec, tokenizer_dict=ck["tokenizer"])
+    schedule = make_schedule(ck["train_config"]["schedule"], ck["train_config"]["eps"])
+    full = None
+    if ds.source is None and p.n_train is not None:     # the text reference sees the whole split
+        full = build_dataset(replace(spec, n_train=None), tokenizer_dict=ck["tokenizer"]).train.numpy()
+    res = {"point": {"index": p.index, "model": p.model, "seed": p.seed, "size_index": p.size_index,
+                     "n_train": int(ds.train.shape[0]), "n_test": int(ds.test.shape[0])},
+           "params": count_parameters(model), "weights": "EMA" if cfg.use_ema else "raw"}
+    res.update(measure_model(cfg, model, ds, schedule, p.seed, device, full))
     meta = Path(checkpoint).with_suffix(".json")
     if meta.exists():
         import json
@@ -468,6 +531,44 @@ def run_point(cfg: SweepConfig, index: int, cache=DEFAULT_CACHE, progress: bool 
         return hit
     path = train_point(cfg, p, cache, progress)
     return rc.compute(key, lambda: measure_point(cfg, p, path, progress))
+
+
+def exact_key(cfg: SweepConfig, size_index: int) -> dict:
+    p = Point(-1, cfg.models[0], cfg.sizes[size_index], cfg.seeds[0], size_index)
+    return {"kind": "uddm-sweep-exact", "version": MEASURE_VERSION,
+            "data": _data_spec(cfg, p).to_dict(), "seed": cfg.seeds[0],
+            "measure": _measure_settings(cfg)}
+
+
+def measure_exact(cfg: SweepConfig, size_index: int) -> dict:
+    """The exact Bayes model's measurements at one training-set size (model "bayes")."""
+    from uddm.data import build_dataset
+    from uddm.diffusion import make_schedule
+    from uddm.references import ExactModel
+    t0, c0 = time.perf_counter(), time.process_time()
+    p = Point(-1, EXACT, cfg.sizes[size_index], cfg.seeds[0], size_index)
+    ds = build_dataset(_data_spec(cfg, p))
+    if ds.source is None:
+        raise ValueError("the exact model exists only for the Markov corpus")
+    model = ExactModel(ds.source, cfg.length)
+    res = {"point": {"index": -1 - size_index, "model": EXACT, "seed": p.seed,
+                     "size_index": size_index, "n_train": int(ds.train.shape[0]),
+                     "n_test": int(ds.test.shape[0])}, "params": 0, "weights": "exact"}
+    res.update(measure_model(cfg, model, ds, make_schedule(), p.seed, "cpu"))
+    res["measure_seconds"] = time.perf_counter() - t0
+    res["measure_cpu_seconds"] = time.process_time() - c0
+    return res
+
+
+def run_exact(cfg: SweepConfig, cache=DEFAULT_CACHE, progress: bool = True) -> list[dict]:
+    """The exact model at every size of a Markov sweep (cached); [] on text or if cfg.exact is off."""
+    if not (cfg.exact and cfg.is_markov):
+        return []
+    rc = ResultCache(Path(cache) / "measures")
+    out = []
+    for j in range(len(cfg.sizes)):
+        out.append(rc.compute(exact_key(cfg, j), lambda j=j: measure_exact(cfg, j)))
+    return out
 
 
 def sweep_status(cfg: SweepConfig, cache=DEFAULT_CACHE) -> list[dict]:
@@ -535,6 +636,59 @@ def aggregate(results: list[dict], path: Callable[[dict], list], level: int | No
     return out
 
 
+def model_results(results: list[dict], model: str) -> list[dict]:
+    """The rows of one model (all seeds and sizes)."""
+    return [r for r in results if r["point"]["model"] == model]
+
+
+def size_colours(n: int):
+    """n colours that stay distinguishable next to each other (tab10, then tab20)."""
+    import matplotlib
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def legend_outside(fig, ax, **kw):
+    """One legend for the figure, right of the axes grid (never on the data)."""
+    handles, labels = ax.get_legend_handles_labels()
+    seen, h2, l2 = set(), [], []
+    for h, l in zip(handles, labels):
+        if l not in seen:
+            seen.add(l)
+            h2.append(h)
+            l2.append(l)
+    return fig.legend(h2, l2, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                      frameon=False, **kw)
+
+
+def failed_points(results: list[dict], t_index: int = 1) -> list[tuple]:
+    """(model, n_train, seed) of points that did not learn (the "copy plateau").
+
+    Rule, fixed beforehand: training AND test Experiment 2 recovery at exp2_times[t_index]
+    both below half the Bayes-MAP reference's recovery of the same test starts: the model
+    neither stored its training set nor learnt the source.
+    """
+    out = []
+    for r in results:
+        if r["point"]["model"] == EXACT:
+            continue
+        tr = r["exp2"]["train"]["recovery"]["mean"][t_index]
+        te = r["exp2"]["test"]["recovery"]["mean"][t_index]
+        ref = r["exp2"]["test"]["reference"]["mean"][t_index]
+        if tr < 0.5 * ref and te < 0.5 * ref:
+            out.append((r["point"]["model"], r["point"]["n_train"], r["point"]["seed"]))
+    return out
+
+
+def failed_note(results: list[dict], t_index: int = 1) -> str:
+    """A caption fragment naming the points that failed to train (empty if none)."""
+    bad = failed_points(results, t_index)
+    if not bad:
+        return ""
+    return ("did not learn (train and test recovery < half the Bayes-MAP reference): "
+            + ", ".join(f"{m} n={n} seed {s}" for m, n, s in bad))
+
+
 def pick_regimes(results: list[dict], model: str, t_index: int = 1) -> dict:
     """The memorising, transition and generalising sizes of one model (Fig. 4).
 
@@ -561,9 +715,13 @@ def describe(cfg: SweepConfig, results: list[dict] | None = None) -> str:
     sizes = [r["point"]["n_train"] for r in results] if results else cfg.sizes
     sizes = sorted({s for s in sizes if s is not None})
     loss = {"nelbo": "NELBO (eq. 3)", "x0_ce": "x0 cross-entropy (not the paper's loss)"}[cfg.loss]
+    grid = (f"global grid of {cfg.retrieval_steps} steps on [1e-5, 1]" if cfg.grid == "global"
+            else f"{cfg.retrieval_steps} steps from each t")
     return (f"preset {cfg.name}: corpus {cfg.corpus}, length {cfg.length}, loss {loss}, "
             f"{cfg.steps} steps, batch {cfg.batch_size}, lr {cfg.lr:g}, models {', '.join(cfg.models)}, "
-            f"n_train {sizes[0]}..{sizes[-1]} ({len(sizes)} sizes), seeds {list(cfg.seeds)}")
+            f"n_train {sizes[0]}..{sizes[-1]} ({len(sizes)} sizes), seeds {list(cfg.seeds)}; "
+            f"{'EMA' if cfg.use_ema else 'raw'} weights, {grid}, {cfg.final} last step, "
+            f"eq. 13 at {'t0 = 1e-5' if cfg.entropy_at == 't0' else 't'}")
 
 
 def figure_command(name: str, doc: str):
@@ -571,7 +729,9 @@ def figure_command(name: str, doc: str):
 
     Options: --preset quick|cpu|paper, --out (default figures/), --cache (default
     cache/uddm_sweep), --no-progress. The sweep is trained/measured once into the cache;
-    the PNG and the numbers behind every curve (JSON, with the settings) go to --out.
+    `results` holds every point and, on the Markov corpus, the exact model's rows (model
+    "bayes"). The PNG and the numbers behind every curve (JSON, with the settings) go to
+    --out, and so does `uddm_summary.json` (`write_summary`).
     """
     import click
 
@@ -582,7 +742,7 @@ def figure_command(name: str, doc: str):
         @click.command(name=name, help=doc, cls=OneLineErrorCommand,
                        context_settings={"max_content_width": 100})
         @click.option("--preset", type=click.Choice(list(PRESETS)), default="cpu", show_default=True,
-                      help="quick (seconds-minutes, tests) | cpu (default figures) | paper (GPU).")
+                      help="quick (minutes, tests) | cpu (default figures) | paper (GPU).")
         @click.option("--out", type=click.Path(file_okay=False), default=str(FIGURES),
                       show_default=True, help="Folder for the PNG and its JSON.")
         @click.option("--cache", type=click.Path(file_okay=False), default=str(DEFAULT_CACHE),
@@ -595,18 +755,25 @@ def figure_command(name: str, doc: str):
             cfg = get_preset(preset)
             t0 = time.perf_counter()
             results = run_sweep(cfg, cache, progress=not no_progress)
+            results = results + run_exact(cfg, cache)
             fig, data = make(cfg, results)
+            models = [r for r in results if r["point"]["model"] != EXACT]
             data = {"figure": name, "caption": describe(cfg, results), "preset": preset,
                     "sweep": cfg.to_dict(), "seconds": time.perf_counter() - t0,
-                    "train_seconds_total": sum(r.get("train_seconds") or 0 for r in results),
+                    "train_seconds_total": sum(r.get("train_seconds") or 0 for r in models),
                     "measure_seconds_total": sum(r.get("measure_seconds") or 0 for r in results),
                     "cpu_seconds_total": sum((r.get("train_cpu_seconds") or 0)
                                              + (r.get("measure_cpu_seconds") or 0) for r in results),
                     **data}
             out = Path(out)
-            png = save_figure(fig, out / f"{name}.png")
+            if isinstance(fig, dict):       # several PNGs: <name>_<key>.png
+                pngs = [save_figure(f, out / f"{name}_{k}.png") for k, f in fig.items()]
+                png = ", ".join(str(p) for p in pngs)
+            else:
+                png = save_figure(fig, out / f"{name}.png")
             save_data(out / f"{name}.json", data)
-            click.echo(f"wrote {png} and {out / (name + '.json')}")
+            summary = write_summary(cfg, results, out / "uddm_summary.json")
+            click.echo(f"wrote {png}, {out / (name + '.json')} and {summary}")
         main.make = make
         return main
     return deco
@@ -616,3 +783,103 @@ def caption(fig, cfg: SweepConfig, results: list[dict], extra: str = "") -> None
     """Put the settings line (and `extra`) under a figure."""
     text = describe(cfg, results) + (f"\n{extra}" if extra else "")
     fig.text(0.5, -0.02, text, ha="center", va="top", fontsize=8, wrap=True)
+
+
+# ---------------------------------------------------------------------------- summary
+def _ms(per_ref_row) -> list:
+    """[mean, sem] over references of one level's per-reference values (None skipped)."""
+    v = np.array([x for x in per_ref_row if x is not None], dtype=float)
+    if v.size == 0:
+        return [None, None]
+    return [float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0]
+
+
+def _paired(a_row, b_row) -> list:
+    """[mean, sem, n] of the per-reference differences a - b (both defined)."""
+    d = np.array([x - y for x, y in zip(a_row, b_row) if x is not None and y is not None], dtype=float)
+    if d.size < 2:
+        return [None, None, int(d.size)]
+    return [float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), int(d.size)]
+
+
+def ground_truth(row: dict, t: str = "0.1") -> str:
+    """A point's regime from its own recovery at t (the probe's validation criterion).
+
+    memorising: training minus test recovery > 0.5 and at least half the samples copy
+    training; generalising: training and test recovery within 2 SEM of each other (SEM of
+    the difference); "transition band" otherwise (any verdict is accepted there).
+    """
+    rec = row["recovery"][t]
+    (a, sa), (b, sb) = rec["train"], rec["test"]
+    gap, se = a - b, math.hypot(sa, sb)
+    if gap > 0.5 and row["census"]["copy"] >= 0.5:
+        return "memorising"
+    if abs(gap) <= 2 * se:
+        return "generalising"
+    return "transition band"
+
+
+def summary_rows(cfg: SweepConfig, results: list[dict]) -> list[dict]:
+    """One row per (model, n_train, seed) and per size for the exact model (docs/results-uddm.md)."""
+    from uddm.probe import verdict
+    exact = {(r["point"]["n_train"], r["point"]["seed"]): r for r in results
+             if r["point"]["model"] == EXACT}
+    rows = []
+    for r in results:
+        p = r["point"]
+        L = r["entropy"]["length"]
+        times = r["exp2"]["times"]
+        row = {"model": p["model"], "n_train": p["n_train"], "seed": p["seed"],
+               "params": r.get("params"), "weights": r.get("weights"),
+               "train_steps": r.get("train_steps"),
+               "recovery": {str(t): {s: _ms(r["exp2"][s]["recovery"]["per_ref"][j])
+                                     for s in ("train", "test")} for j, t in enumerate(times)},
+               "recovery_greedy": {str(t): {s: _ms(r["exp1"][s]["recovery"]["per_ref"][j])
+                                            for s in ("train", "test")}
+                                   for j, t in enumerate(r["exp1"]["levels"])},
+               "bayes_map": {str(t): _ms(r["exp2"]["test"]["reference"]["per_ref"][j])
+                             for j, t in enumerate(times)},
+               "entropy_t": 1e-5 if cfg.entropy_at == "t0" else "t",
+               "entropy": {k: float(np.mean(v)) / L for k, v in r["entropy"]["sequence"].items()},
+               "sequence_entropy": {k: float(np.mean(v)) for k, v in r["entropy"]["sequence"].items()},
+               "overlap": r["entropy"]["train_vs_generated"],
+               "census": {k: r["generated"]["census"][k] for k in ("copy", "novel", "spurious", "invalid")},
+               "unigram_entropy": float(np.mean(r["generated"]["unigram_entropy"])),
+               "val_nelbo": r.get("val_nelbo")}
+        copies = r["generated"]["census"]["copy"]
+        row["verdict"] = verdict(copies, r["entropy"]["train_vs_test"], "held-out sequences")[0]
+        row["verdict_from_samples"] = verdict(copies, r["entropy"]["train_vs_generated"],
+                                              "generated samples")[0]
+        row["ground_truth"] = ground_truth(row)
+        partner = exact.get((p["n_train"], p["seed"]))
+        if partner is not None and p["model"] != EXACT:
+            row["paired_vs_exact"] = {
+                str(t): {s: _paired(r["exp2"][s]["recovery"]["per_ref"][j],
+                                    partner["exp2"][s]["recovery"]["per_ref"][j])
+                         for s in ("train", "test")} for j, t in enumerate(times)}
+        rows.append(row)
+    return rows
+
+
+def probe_confusion(rows: list[dict], key: str = "verdict") -> dict:
+    """{ground truth: {verdict: count}} and the points misclassified outside the transition band."""
+    from uddm.probe import VERDICTS
+    table = {g: {v: 0 for v in VERDICTS} for g in ("memorising", "transition band", "generalising")}
+    wrong = []
+    for row in rows:
+        g, v = row["ground_truth"], row[key]
+        table[g][v] += 1
+        if g != "transition band" and v != g:
+            wrong.append({"model": row["model"], "n_train": row["n_train"], "seed": row["seed"],
+                          "truth": g, "verdict": v})
+    return {"table": table, "misclassified": wrong}
+
+
+def write_summary(cfg: SweepConfig, results: list[dict], path) -> Path:
+    """Write the sweep's machine-readable summary (schema: docs/results-uddm.md)."""
+    rows = summary_rows(cfg, results)
+    doc = {"preset": cfg.name, "caption": describe(cfg, results), "sweep": cfg.to_dict(),
+           "rows": rows,
+           "probe_confusion": {"with_held_out": probe_confusion(rows, "verdict"),
+                               "from_samples": probe_confusion(rows, "verdict_from_samples")}}
+    return atomic_write_json(path, doc) or Path(path)
