@@ -708,3 +708,15 @@ def test_sigint_handler_is_given_back_after_training():
     before = signal.getsignal(signal.SIGINT)
     train(cfg, spec)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_every_numeric_option_of_the_uddm_commands_is_checked():
+    """A new int/float option of sample/recover/entropy/probe must join OPTION_CHECKS."""
+    import click
+
+    from uddm.cli import OPTION_CHECKS
+    for name, checks in OPTION_CHECKS.items():
+        cmd = uddm_main.commands[name]
+        numeric = {p.name for p in cmd.params
+                   if isinstance(p.type, (click.types.IntParamType, click.types.FloatParamType))}
+        assert numeric and numeric <= set(checks), (name, numeric - set(checks))
