@@ -59,3 +59,39 @@ def as_rng(seed) -> np.random.Generator:
         return np.random.default_rng([int(s) for s in seed])   # e.g. [seed, N, P]
     raise ValueError(f"seed must be an int, a list of non-negative ints, a numpy Generator or None, "
                      f"got {seed!r}")
+
+
+# ------------------------------------------------------------------ memory estimates
+def couplings_bytes(n_neurons: int, n_patterns: int = 0, rule: str = "hebb", solver: str = "gd") -> float:
+    """Bytes a learning rule allocates for N neurons and P patterns (an estimate).
+
+    Every rule holds the (N, N) float64 couplings plus a few copies (fields,
+    gradient, the network kept by the caller); pseudo-likelihood adds a few (P, N)
+    float64 work arrays, and L-BFGS its history of 10 pairs of N x N vectors.
+    """
+    N, P = float(n_neurons), float(n_patterns)
+    copies = {"hebb": 3, "maxmargin": 4, "pl": 5}.get(rule, 4)
+    total = copies * 8 * N * N + 16 * P * N
+    if rule == "pl":
+        total += 5 * 8 * P * N
+        if solver == "lbfgs":
+            total += 2 * 10 * 8 * N * N
+    return total
+
+
+def states_bytes(n_states: float, n_neurons: int) -> float:
+    """Bytes of the dynamics on n_states states of N neurons: int8 starts, finals
+    and a float64 field and entropy per neuron, plus the couplings."""
+    return float(n_states) * float(n_neurons) * (2 + 8 + 8 + 8) + 8.0 * float(n_neurons) ** 2
+
+
+def check_couplings_memory(n_neurons: int, n_patterns: int = 0, rule: str = "hebb",
+                           solver: str = "gd", what: str | None = None) -> None:
+    from memkit.validate import check_memory
+    label = what or f"N = {n_neurons} neurons, P = {n_patterns} patterns ({rule}, N x N couplings)"
+    check_memory(label, couplings_bytes(n_neurons, n_patterns, rule, solver))
+
+
+def check_states_memory(n_states: float, n_neurons: int, what: str) -> None:
+    from memkit.validate import check_memory
+    check_memory(what, states_bytes(n_states, n_neurons))

@@ -78,6 +78,8 @@ def basin_radius(fractions, mean_overlap, threshold: float = 0.95) -> float:
     `fractions` must be increasing. Returns 0.0 when the first grid point
     already fails (or the grid starts above 0 and fails there).
     """
+    from memkit.validate import check_number
+    threshold = check_number("threshold", threshold, -1.0, 1.0)
     f = np.asarray(fractions, dtype=float)
     m = np.asarray(mean_overlap, dtype=float)
     if f.shape != m.shape or f.ndim != 1:
@@ -115,8 +117,12 @@ def basin_curve(net_or_J, references, fractions, n_trials: int = 10, mode: str =
     refs = as_spins("references", references, ndim=(2,))
     n_trials = check_positive_int("n_trials", n_trials)
     f = np.asarray(fractions, dtype=float)
-    if f.ndim != 1 or f.size == 0 or np.any((f < 0) | (f > 1)):
+    if f.ndim != 1 or f.size == 0 or not np.all((f >= 0) & (f <= 1)):
         raise ValueError(f"fractions must be a non-empty 1-D list in [0, 1], got {fractions!r}")
+    from amsim._validate import check_states_memory
+    check_states_memory(f.size * refs.shape[0] * n_trials, refs.shape[1],
+                        f"{f.size} fractions x {refs.shape[0]} references x {n_trials} trials "
+                        f"of N = {refs.shape[1]} neurons")
     beta = dynamics.pop("beta", None)
     model = AMRetriever(net_or_J, beta=beta, **dynamics)
     rec = run_retrieval(model, refs, f, n_trials=n_trials, dynamics=mode, seed=as_rng(seed))
@@ -175,10 +181,12 @@ def attractor_census(net_or_J, n_starts: int, training, test=None, hidden=None, 
         raise ValueError("the census needs deterministic dynamics: mode 'sync' or 'async', not 'glauber'")
     J = _couplings(net_or_J)
     n_starts = check_positive_int("n_starts", n_starts)
-    if not 0 < delta < 1:
-        raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
+    from memkit.validate import check_number
+    check_number("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
     rng = as_rng(seed)
     N = J.shape[0]
+    from amsim._validate import check_states_memory
+    check_states_memory(n_starts, N, f"{n_starts} starts of N = {N} neurons")
     refs = {"training": as_spins("training", training, ndim=(2,))}
     if test is not None:
         refs["test"] = as_spins("test", test, ndim=(2,))

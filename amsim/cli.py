@@ -18,13 +18,16 @@ import click
 import numpy as np
 
 from memkit.cli import OneLineErrorGroup, UserError, one_line_errors
-from memkit.io import atomic_write
+from memkit.io import atomic_write, check_outputs
+from memkit.validate import check_count, check_memory, check_number
 
 DATA_MODELS = ("random", "features", "archetypes")
 
 
 def _positive(name):
     def check(ctx, param, value):
+        if value is not None and not np.isfinite(value):
+            raise UserError(f"--{name} must be finite and > 0, got {value}")
         if value is not None and value <= 0:
             raise UserError(f"--{name} must be > 0, got {value}")
         return value
@@ -101,26 +104,42 @@ def train(data, n_neurons, n_patterns, alpha, n_features, per_example, n_archety
     from amsim.patterns import ArchetypeModel, RandomFeaturesModel, random_patterns
     from amsim.memory import RULES
 
-    if beta <= 0:
-        raise UserError(f"--beta must be > 0, got {beta}")
-    if n_neurons < 2:
-        raise UserError(f"--neurons must be at least 2, got {n_neurons}")
+    from amsim._validate import check_couplings_memory
+
+    check_outputs(**{"--out": out})
+    beta = check_number("--beta", beta, 0.0, low_open=True)
+    l2 = check_number("--l2", l2, 0.0)
+    if lr is not None:
+        lr = check_number("--lr", lr, 0.0, low_open=True)
+    quality = check_number("--quality", quality, 0.0, 1.0)
+    n_neurons = check_count("--neurons", n_neurons, minimum=2)
+    n_test = check_count("--test", n_test, minimum=0)
+    steps = check_count("--steps", steps, minimum=0)
+    seed = check_count("--seed", seed, minimum=0)
     if n_patterns is not None and alpha is not None:
         raise UserError("give either --patterns or --alpha, not both")
-    if n_test < 0:
-        raise UserError(f"--test must be >= 0, got {n_test}")
-    if steps < 0:
-        raise UserError(f"--steps must be >= 0, got {steps}")
     if n_patterns is None:
-        n_patterns = int(round((alpha if alpha is not None else 0.1) * n_neurons))
+        a = check_number("--alpha", alpha if alpha is not None else 0.1, 0.0, low_open=True)
+        check_memory(f"--alpha {a:g} with N = {n_neurons} (P x N patterns)", a * n_neurons * n_neurons)
+        n_patterns = int(round(a * n_neurons))
         if n_patterns < 1:
             raise UserError(f"--alpha {alpha} with N = {n_neurons} gives P = {n_patterns} < 1 pattern")
     load = n_patterns / n_neurons
-    if n_patterns * n_neurons > 2e8:
-        raise UserError(f"P x N = {n_patterns} x {n_neurons} is too large for memory (limit 2e8 bits)")
+    check_couplings_memory(n_neurons, n_patterns + n_test, rule, solver,
+                           what=f"-N {n_neurons} with P = {n_patterns} patterns (--rule {rule}: "
+                                f"N x N couplings)")
     if rule == "maxmargin" and data == "random" and load >= 2:
         raise UserError(f"--rule maxmargin needs separable data: random patterns at alpha = {load:g} >= 2 "
                         "(Gardner's capacity) have no max-margin solution")
+    if data == "features" and per_example > n_features:
+        raise UserError(f"--per-example {per_example} is larger than --features {n_features}")
+    if data == "archetypes" and n_patterns % n_archetypes:
+        raise UserError(f"--patterns {n_patterns} is not a multiple of --archetypes {n_archetypes}")
+    cls = RULES[rule]
+    if rule == "pl":
+        net = cls(beta=beta, l2=l2, solver=solver, schedule=schedule, learning_rate=lr, n_steps=steps)
+    else:
+        net = cls(beta=beta)
     rng = np.random.default_rng(seed)
     arrays = {}
     if data == "random":
@@ -132,19 +151,15 @@ def train(data, n_neurons, n_patterns, alpha, n_features, per_example, n_archety
         if n_test:
             arrays["test"] = model.sample(n_test, seed=rng)
     else:
-        if n_patterns % n_archetypes:
-            raise UserError(f"--patterns {n_patterns} is not a multiple of --archetypes {n_archetypes}")
         model = ArchetypeModel(n_neurons, n_archetypes, quality, seed=rng)
         train_x = model.sample(n_patterns // n_archetypes, seed=rng)
         arrays["hidden"] = model.archetypes_
         if n_test:
             arrays["test"] = model.sample(max(1, n_test // n_archetypes), seed=rng)
-    cls = RULES[rule]
     if rule == "pl":
-        net = cls(beta=beta, l2=l2, solver=solver, schedule=schedule, learning_rate=lr, n_steps=steps)
         net.fit(train_x, progress=sys.stderr.isatty())
     else:
-        net = cls(beta=beta).fit(train_x)
+        net.fit(train_x)
     meta = {"data": data, "n_neurons": n_neurons, "n_patterns": n_patterns, "seed": seed}
     if data == "features":
         meta.update(n_features=n_features, per_example=per_example)
@@ -170,12 +185,14 @@ def _parse_fractions(text: str) -> np.ndarray:
     try:
         if ":" in text:
             lo, hi, n = text.split(":")
+            if not 1 <= int(n) <= 10_000:
+                raise UserError(f"--fractions count must be in [1, 10000], got {n} in {text!r}")
             f = np.linspace(float(lo), float(hi), int(n))
         else:
             f = np.array([float(v) for v in text.split(",")])
     except ValueError:
         raise UserError(f"--fractions must be 'a,b,c' or 'start:stop:count', got {text!r}") from None
-    if f.size == 0 or np.any((f < 0) | (f > 1)) or np.any(np.diff(f) <= 0):
+    if f.size == 0 or not np.all((f >= 0) & (f <= 1)) or np.any(np.diff(f) <= 0):
         raise UserError(f"--fractions must be increasing values in [0, 1], got {text!r}")
     return f
 
@@ -208,13 +225,23 @@ def basins(network, sets, fractions, n_refs, trials, mode, max_sweeps, threshold
     report the mean final overlap (signed and absolute), the recovery rate of
     the flipped bits, and the basin radius.
     """
+    from amsim._validate import check_states_memory
     from amsim.basins import basin_curve
 
-    net, meta, arrays = _load(network)
+    check_outputs(**{"--csv": csv_path, "--png": png_path})
+    for name, val in (("--references", n_refs), ("--trials", trials), ("--max-sweeps", max_sweeps)):
+        check_count(name, val)
+    check_count("--seed", seed, minimum=0)
+    threshold = check_number("--threshold", threshold, -1.0, 1.0)
     f = _parse_fractions(fractions)
-    for name, val in (("references", n_refs), ("trials", trials), ("max-sweeps", max_sweeps)):
-        if val < 1:
-            raise UserError(f"--{name} must be >= 1, got {val}")
+    net, meta, arrays = _load(network)
+    for name in sets:
+        if name not in arrays:
+            raise UserError(f"the network file has no '{name}' set (it has: {', '.join(arrays) or 'none'})")
+        n = min(n_refs, len(arrays[name]))
+        check_states_memory(f.size * n * trials, net.n_neurons,
+                            f"--trials {trials} x --references {n} x {f.size} fractions "
+                            f"of N = {net.n_neurons} neurons")
     rows, curves = [], {}
     rng = np.random.default_rng(seed)
     for name in sets:
@@ -280,13 +307,16 @@ def census(network, starts, delta, mode, max_sweeps, seed, json_path):
     (close to a test example or a hidden feature/archetype only), spurious
     (close to none, yet reached from two or more starts) or rare (reached once).
     """
+    from amsim._validate import check_states_memory
     from amsim.basins import attractor_census
 
+    check_outputs(**{"--json": json_path})
+    starts = check_count("--starts", starts)
+    check_count("--max-sweeps", max_sweeps)
+    check_count("--seed", seed, minimum=0)
+    delta = check_number("--delta", delta, 0.0, 1.0, low_open=True, high_open=True)
     net, meta, arrays = _load(network)
-    if starts < 1:
-        raise UserError(f"--starts must be >= 1, got {starts}")
-    if not 0 < delta < 1:
-        raise UserError(f"--delta must lie in (0, 1), got {delta}")
+    check_states_memory(starts, net.n_neurons, f"--starts {starts} of N = {net.n_neurons} neurons")
     if "training" not in arrays:
         raise UserError(f"{network} holds no training set to classify against")
     c = attractor_census(net, starts, arrays["training"], arrays.get("test"), arrays.get("hidden"),
@@ -322,8 +352,17 @@ def demo(out_dir, n_neurons, seed):
     """
     from amsim.demo import run_demo
 
+    from amsim._validate import check_couplings_memory
+
     if n_neurons < 20:
         raise UserError(f"--neurons must be at least 20 for the demo, got {n_neurons}")
+    check_count("--seed", seed, minimum=0)
+    check_couplings_memory(n_neurons, n_neurons, "pl", what=f"-N {n_neurons} (N x N couplings)")
+    out = Path(out_dir)
+    for name in ("amsim_demo.csv", "amsim_demo.png"):
+        check_outputs(**{"--out": out / name})
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out_dir} is not a folder")
     png, csv_file = run_demo(Path(out_dir), n_neurons=n_neurons, seed=seed, echo=click.echo)
     click.echo(f"figure: {png}\ndata:   {csv_file}")
 

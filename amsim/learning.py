@@ -353,6 +353,8 @@ def train_pseudo_likelihood(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    from amsim._validate import check_couplings_memory
+    check_couplings_memory(N, P, "pl", solver)
     if J0 is None:
         J = np.zeros((N, N), dtype=dtype)
     else:

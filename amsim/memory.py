@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from amsim import network
-from amsim._validate import as_spins, check_positive_float
+from amsim._validate import (as_spins, check_couplings_memory, check_positive_float,
+                             check_positive_int)
 from amsim.dynamics import RetrievalResult, run_dynamics
 from amsim.learning import hebb_couplings, train_pseudo_likelihood
 from amsim.maxmargin import max_margin_couplings
@@ -36,7 +37,7 @@ class AssociativeMemory:
     rule = "given"
 
     def __init__(self, beta: float = 1.0):
-        self.beta = beta
+        self.beta = check_positive_float("beta", beta)
 
     # -- construction ---------------------------------------------------------
     @classmethod
@@ -136,7 +137,9 @@ class HebbianMemory(AssociativeMemory):
     def fit(self, patterns) -> "HebbianMemory":
         """Store (P, N) patterns; returns self."""
         check_positive_float("beta", self.beta)
-        self.J_ = hebb_couplings(patterns)
+        x = as_spins("patterns", patterns, ndim=(2,))
+        check_couplings_memory(x.shape[1], x.shape[0], "hebb")
+        self.J_ = hebb_couplings(x)
         return self
 
 
@@ -166,13 +169,25 @@ class PseudoLikelihoodMemory(AssociativeMemory):
     def __init__(self, beta: float = 1.0, l2: float = 0.0, solver: str = "gd",
                  schedule: str = "constant", learning_rate: float | None = None,
                  n_steps: int = 1000, record_every: int = 10, dtype: str = "float64"):
-        self.beta = beta
-        self.l2 = l2
+        from amsim.learning import SCHEDULES, SOLVERS
+        self.beta = check_positive_float("beta", beta)
+        self.l2 = check_positive_float("l2", l2, allow_zero=True)
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.solver = solver
         self.schedule = schedule
-        self.learning_rate = learning_rate
-        self.n_steps = n_steps
-        self.record_every = record_every
+        self.learning_rate = (None if learning_rate is None
+                              else check_positive_float("learning_rate", learning_rate))
+        self.n_steps = check_positive_int("n_steps", n_steps, minimum=0)
+        self.record_every = check_positive_int("record_every", record_every)
+        try:
+            ok = str(np.dtype(dtype)) in ("float32", "float64")
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
         self.dtype = dtype
 
     def fit(self, patterns, J0=None, progress: bool = False, callback=None) -> "PseudoLikelihoodMemory":
@@ -204,14 +219,16 @@ class MaxMarginMemory(AssociativeMemory):
     rule = "maxmargin"
 
     def __init__(self, beta: float = 1.0, tol: float = 1e-6, max_sweeps: int = 20000):
-        self.beta = beta
-        self.tol = tol
-        self.max_sweeps = max_sweeps
+        self.beta = check_positive_float("beta", beta)
+        self.tol = check_positive_float("tol", tol)
+        self.max_sweeps = check_positive_int("max_sweeps", max_sweeps)
 
     def fit(self, patterns) -> "MaxMarginMemory":
         check_positive_float("beta", self.beta)
+        x = as_spins("patterns", patterns, ndim=(2,))
+        check_couplings_memory(x.shape[1], x.shape[0], "maxmargin")
         self.J_, self.kappa_, self.converged_ = max_margin_couplings(
-            patterns, tol=self.tol, max_sweeps=self.max_sweeps
+            x, tol=self.tol, max_sweeps=self.max_sweeps
         )
         return self
 

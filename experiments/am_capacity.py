@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:
 
 import amsim  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
-from memkit.cli import parse_number_list  # noqa: E402
+from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings  # noqa: E402
+from memkit.io import check_outputs  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
 NAME = "am_capacity"
@@ -166,7 +167,7 @@ def draw(res, s, out):
     save_data(out / f"{NAME}.json", data)
 
 
-@click.command()
+@click.command(cls=OneLineErrorCommand)
 @click.option("--hebb-sizes", default="250,500,1000,2000", show_default=True)
 @click.option("--hebb-loads", default="0.02,0.04,0.06,0.08,0.1,0.12,0.13,0.14,0.15,0.16,0.18,0.2,0.22,0.25",
               show_default=True)
@@ -182,17 +183,39 @@ def draw(res, s, out):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=FIGURES, show_default=True)
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=ROOT / "cache" / NAME,
               show_default=True)
-@click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run")
+@click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run; options given "
+              "on the command line are honoured")
+@one_line_errors
 def main(hebb_sizes, hebb_loads, pl_sizes, pl_loads, pl_iters, refs, min_refs, flip, max_sweeps, seed, out,
          cache, quick):
     """Retrieval overlap vs load for Hebb (AGS curve) and PL (Gardner limit) at several N."""
-    if quick:
-        hebb_sizes, hebb_loads = "100,400", "0.04,0.08,0.3"
-        pl_sizes, pl_loads, pl_iters, refs, min_refs = "40,80", "1.0,3.0", 200, 40, 60
-    hs, ps = parse_list(hebb_sizes, int), parse_list(pl_sizes, int)
-    hl, pll = parse_list(hebb_loads), parse_list(pl_loads)
-    if min(hs + ps) < 10 or not 0 <= flip < 0.5 or refs < 2:
-        raise click.BadParameter("sizes must be >= 10, 0 <= flip < 0.5 and refs >= 2")
+    from amsim._validate import check_couplings_memory
+    from memkit.validate import check_count, check_number
+    o = quick_settings(quick, dict(hebb_sizes=hebb_sizes, hebb_loads=hebb_loads, pl_sizes=pl_sizes,
+                                   pl_loads=pl_loads, pl_iters=pl_iters, refs=refs, min_refs=min_refs),
+                       dict(hebb_sizes="100,400", hebb_loads="0.04,0.08,0.3", pl_sizes="40,80",
+                            pl_loads="1.0,3.0", pl_iters=200, refs=40, min_refs=60))
+    hebb_sizes, hebb_loads, pl_sizes, pl_loads = o["hebb_sizes"], o["hebb_loads"], o["pl_sizes"], o["pl_loads"]
+    pl_iters, refs, min_refs = o["pl_iters"], o["refs"], o["min_refs"]
+    hs, ps = parse_number_list(hebb_sizes, int, "--hebb-sizes"), parse_number_list(pl_sizes, int, "--pl-sizes")
+    hl, pll = parse_number_list(hebb_loads, float, "--hebb-loads"), parse_number_list(pl_loads, float, "--pl-loads")
+    for name, vals in (("--hebb-sizes", hs), ("--pl-sizes", ps)):
+        for v in vals:
+            check_count(name, v, minimum=10)
+    for name, vals in (("--hebb-loads", hl), ("--pl-loads", pll)):
+        for v in vals:
+            check_number(name, v, 0.0, low_open=True)
+    check_count("--pl-iters", pl_iters)
+    check_count("--refs", refs, minimum=2)
+    check_count("--min-refs", min_refs)
+    check_count("--max-sweeps", max_sweeps)
+    check_count("--seed", seed, minimum=0)
+    flip = check_number("--flip", flip, 0.0, 0.5, high_open=True)
+    check_outputs(**{"--out": Path(out) / f"{NAME}.png", "--cache": Path(cache) / "unit.json"})
+    check_couplings_memory(max(hs), int(max(hl) * max(hs)) + 1, "hebb",
+                           what=f"--hebb-sizes {max(hs)} with --hebb-loads {max(hl):g} (N x N couplings)")
+    check_couplings_memory(max(ps), int(max(pll) * max(ps)) + 1, "pl", "lbfgs",
+                           what=f"--pl-sizes {max(ps)} with --pl-loads {max(pll):g} (N x N couplings)")
     seeds = {}
     tasks = []
     for rule, sizes, loads in (("hebb", hs, hl), ("pl", ps, pll)):

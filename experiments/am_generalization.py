@@ -54,7 +54,7 @@ import numpy as np  # noqa: E402
 import amsim  # noqa: E402
 from amsim.learning import lipschitz_bound  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
-from memkit.cli import parse_number_list  # noqa: E402
+from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 from memkit.io import config_hash  # noqa: E402
 
@@ -559,7 +559,7 @@ def _floats(text, name):
     return vals
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineErrorCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-N", "--n", "n", type=int, default=None, help="neurons [300; quick 80]")
 @click.option("--alpha-d", type=float, default=None, help="alpha_D = D/N of the random-features model [0.05; quick 0.1]")
 @click.option("--features-per-example", "L", type=int, default=None, help="L, features mixed per example [3]")
@@ -579,7 +579,9 @@ def _floats(text, name):
 @click.option("--out", type=click.Path(file_okay=False), default=str(FIGURES), show_default=True)
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               default=str(_ROOT / "cache" / "am_generalization"), show_default=True)
-@click.option("--quick", is_flag=True, help="small sizes (what the tests run; seconds)")
+@click.option("--quick", is_flag=True, help="small sizes (what the tests run; seconds); options given "
+              "on the command line are honoured")
+@one_line_errors
 def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, schedule, l2, refs, trials,
          starts, model, out, cache_dir, quick):
     """Memorisation to generalisation in a PL-trained associative memory (D'Amico et al. 2026)."""
@@ -588,11 +590,26 @@ def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, s
                  per_archetype=per_archetype, seeds=seeds, steps=steps, beta=beta, schedule=schedule, l2=l2,
                  refs=refs, trials=trials, starts=starts)
     o = {**base, **{k: v for k, v in given.items() if v is not None}}
-    N = o["n"]
-    if N < 10:
-        raise click.BadParameter(f"N must be >= 10, got {N}")
-    if o["beta"] <= 0 or o["steps"] < 1 or o["seeds"] < 1:
-        raise click.BadParameter("beta must be > 0, steps and seeds >= 1")
+    from amsim._validate import check_couplings_memory
+    from memkit.validate import check_count, check_number
+    N = check_count("-N/--n", o["n"], minimum=10)
+    check_number("--alpha-d", o["alpha_d"], 0.0, low_open=True)
+    check_number("--beta", o["beta"], 0.0, low_open=True)
+    check_number("--l2", o["l2"], 0.0)
+    check_number("--quality", o["quality"], 0.0, 1.0)
+    for opt, key in (("--features-per-example", "features_per_example"), ("--archetypes", "archetypes"),
+                     ("--seeds", "seeds"), ("--steps", "steps"), ("--refs", "refs"), ("--trials", "trials"),
+                     ("--starts", "starts")):
+        check_count(opt, o[key])
+    for m in _floats(o["per_archetype"], "--per-archetype"):
+        if m != int(m):
+            raise click.BadParameter(f"--per-archetype must hold integers, got {o['per_archetype']!r}")
+    from memkit.io import check_outputs
+    check_outputs(**{"--out": Path(out) / "am_generalization_features.png",
+                     "--cache": Path(cache_dir) / "unit.json"})
+    a_max = max(_floats(o["alphas"], "--alphas"))
+    check_couplings_memory(N, int(a_max * N) + 1, "pl",
+                           what=f"-N {N} with --alphas up to {a_max:g} (N x N couplings)")
     D = max(o["features_per_example"], int(round(o["alpha_d"] * N)))
     Ps = sorted({max(2, int(round(a * N))) for a in _floats(o["alphas"], "--alphas")})
     Ms = sorted({int(m) for m in _floats(o["per_archetype"], "--per-archetype")})

@@ -48,7 +48,8 @@ if str(ROOT) not in sys.path:  # run as a file from anywhere
 
 import amsim  # noqa: E402
 from memkit.cache import ResultCache  # noqa: E402
-from memkit.cli import parse_number_list  # noqa: E402
+from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings  # noqa: E402
+from memkit.io import check_outputs  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
 NAME = "perceptron_margin"
@@ -646,7 +647,7 @@ def parse_list(text, typ=float):
     return parse_number_list(text, typ)
 
 
-@click.command()
+@click.command(cls=OneLineErrorCommand)
 @click.option("--n", "N", type=int, default=200, show_default=True, help="neurons for the training, stability and basin panels")
 @click.option("--loads", default="0.5,1.0,1.5", show_default=True, help="loads alpha = P/N for the training panels")
 @click.option("--steps", type=int, default=10000, show_default=True, help="constant-step gradient-descent steps")
@@ -666,18 +667,48 @@ def parse_list(text, typ=float):
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=FIGURES, show_default=True)
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=ROOT / "cache" / NAME,
               show_default=True)
-@click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run")
+@click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run; options given "
+              "on the command line are honoured")
+@one_line_errors
 def main(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads, rows_per_point, sep_rows,
          basin_loads, n_refs, n_trials, seed, out, cache, quick):
     """Perceptron view of pseudo-likelihood: margins, capacity, gradient terms, stabilities, basins."""
-    if quick:
-        N, loads, steps, norm_steps = 60, "0.5,1.0", 2000, 600
-        cap_sizes, cap_loads, sep_sizes, sep_loads = "30,60", "0.5,1.0", "30,60", "1.5,2.0,2.5"
-        rows_per_point, sep_rows, basin_loads, n_refs, n_trials = 120, 60, "0.1,0.5", 15, 3
-    loads_l, cap_l, sep_l, basin_l = (parse_list(x) for x in (loads, cap_loads, sep_loads, basin_loads))
-    cap_n, sep_n = parse_list(cap_sizes, int), parse_list(sep_sizes, int)
-    if min([N] + cap_n + sep_n) < 10 or steps < 10 or norm_steps < 10:
-        raise click.BadParameter("sizes must be >= 10 and steps >= 10")
+    from amsim._validate import check_couplings_memory
+    from memkit.validate import check_count, check_number
+    o = quick_settings(quick, dict(N=N, loads=loads, steps=steps, norm_steps=norm_steps, cap_sizes=cap_sizes,
+                                   cap_loads=cap_loads, sep_sizes=sep_sizes, sep_loads=sep_loads,
+                                   rows_per_point=rows_per_point, sep_rows=sep_rows, basin_loads=basin_loads,
+                                   n_refs=n_refs, n_trials=n_trials),
+                       dict(N=60, loads="0.5,1.0", steps=2000, norm_steps=600, cap_sizes="30,60",
+                            cap_loads="0.5,1.0", sep_sizes="30,60", sep_loads="1.5,2.0,2.5",
+                            rows_per_point=120, sep_rows=60, basin_loads="0.1,0.5", n_refs=15, n_trials=3))
+    N, loads, steps, norm_steps = o["N"], o["loads"], o["steps"], o["norm_steps"]
+    cap_sizes, cap_loads, sep_sizes, sep_loads = o["cap_sizes"], o["cap_loads"], o["sep_sizes"], o["sep_loads"]
+    rows_per_point, sep_rows, basin_loads = o["rows_per_point"], o["sep_rows"], o["basin_loads"]
+    n_refs, n_trials = o["n_refs"], o["n_trials"]
+    loads_l, cap_l, sep_l, basin_l = (parse_number_list(x, float, name) for x, name in (
+        (loads, "--loads"), (cap_loads, "--cap-loads"), (sep_loads, "--sep-loads"), (basin_loads, "--basin-loads")))
+    cap_n = parse_number_list(cap_sizes, int, "--cap-sizes")
+    sep_n = parse_number_list(sep_sizes, int, "--sep-sizes")
+    check_count("--n", N, minimum=10)
+    for name, vals in (("--cap-sizes", cap_n), ("--sep-sizes", sep_n)):
+        for v in vals:
+            check_count(name, v, minimum=10)
+    for name, vals in (("--loads", loads_l), ("--cap-loads", cap_l), ("--sep-loads", sep_l),
+                       ("--basin-loads", basin_l)):
+        for v in vals:
+            check_number(name, v, 0.0, low_open=True)
+    check_count("--steps", steps, minimum=10)
+    check_count("--norm-steps", norm_steps, minimum=10)
+    for name, v in (("--rows-per-point", rows_per_point), ("--sep-rows", sep_rows), ("--refs", n_refs),
+                    ("--trials", n_trials)):
+        check_count(name, v)
+    check_count("--seed", seed, minimum=0)
+    check_outputs(**{"--out": Path(out) / f"{NAME}_basins.png", "--cache": Path(cache) / "unit.json"})
+    big = max([N] + cap_n + sep_n)
+    check_couplings_memory(big, int(max(loads_l + cap_l + sep_l + basin_l) * big) + 1, "pl",
+                           what=f"N = {big} with loads up to {max(loads_l + cap_l + sep_l + basin_l):g} "
+                                f"(--n, --cap-sizes, --sep-sizes: N x N couplings)")
     all_loads = sorted(set(loads_l) | set(basin_l))
     snapshots = [0] + [t for t in (10, 100, 1000, 10000, 100000) if t < steps] + [steps]
     share_frac = 0.1

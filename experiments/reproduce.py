@@ -18,6 +18,8 @@ import click
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from memkit.cli import OneLineErrorCommand  # noqa: E402
 AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py")
 UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
@@ -35,7 +37,7 @@ def commands(full: bool, out: Path, cache: Path) -> list[list[str]]:
     return cmds
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineErrorCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--full", is_flag=True, help="Default settings (AM about 15 min, the UDDM sweep up to an hour "
                                            "on 2 cores) instead of the quick scale (minutes).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,

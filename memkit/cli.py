@@ -28,6 +28,9 @@ def one_line_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
+        except MemoryError as exc:
+            raise UserError(f"out of memory{': ' + str(exc) if str(exc) else ''}; "
+                            "use smaller sizes") from None
         except (ValueError, OSError, KeyError, TypeError) as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise UserError(msg) from None
@@ -35,12 +38,8 @@ def one_line_errors(func: Callable) -> Callable:
     return wrapper
 
 
-class OneLineErrorGroup(click.Group):
-    """A click group whose usage errors print one line (`Error: ...`), no usage block.
-
-    click normally prints the usage and a hint before a bad-option message; a
-    scientist scanning a log wants the one line that names the bad value.
-    """
+class _OneLineMain:
+    """click's `main`, printing a usage error as one line (`Error: ...`), no usage block."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -48,7 +47,8 @@ class OneLineErrorGroup(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            msg = " ".join(exc.format_message().split())
+            click.echo(f"Error: {msg}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
@@ -56,12 +56,48 @@ class OneLineErrorGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+class OneLineErrorGroup(_OneLineMain, click.Group):
+    """A click group whose usage errors print one line (`Error: ...`), no usage block.
+
+    click normally prints the usage and a hint before a bad-option message; a
+    scientist scanning a log wants the one line that names the bad value.
+    """
+
+
+class OneLineErrorCommand(_OneLineMain, click.Command):
+    """A single click command (the experiments' scripts) with one-line usage errors."""
+
+
 def parse_number_list(text, typ=float, name: str = "value"):
     """'0.1,0.5,2' -> [0.1, 0.5, 2.0]: a command-line list of numbers, or a BadParameter naming it."""
+    import math
     try:
         vals = [typ(v) for v in str(text).split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
     if not vals:
         raise click.BadParameter(f"{name} is an empty list")
+    if not all(math.isfinite(v) for v in vals):
+        raise click.BadParameter(f"{name} must hold finite numbers, got {text!r}")
     return vals
+
+
+def quick_settings(quick: bool, values: dict, quick_values: dict) -> dict:
+    """The option values of a script run with or without --quick.
+
+    `values` are the options as parsed; `quick_values` what --quick sets. An option
+    given on the command line is honoured even with --quick (never silently
+    overridden); the others take their quick value.
+    """
+    if not quick:
+        return dict(values)
+    ctx = click.get_current_context(silent=True)
+    out = dict(values)
+    for name, v in quick_values.items():
+        given = False
+        if ctx is not None:
+            src = ctx.get_parameter_source(name)
+            given = src is not None and src.name in ("COMMANDLINE", "ENVIRONMENT")
+        if not given:
+            out[name] = v
+    return out

@@ -13,12 +13,14 @@ from pathlib import Path
 import click
 import torch
 
-from memkit.cli import UserError, one_line_errors
+from memkit.cli import OneLineErrorGroup, UserError, one_line_errors
+from memkit.io import check_outputs
+from memkit.validate import check_count, check_number
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=OneLineErrorGroup, context_settings=CONTEXT)
 def main():
     """Uniform-state discrete diffusion language model (UDDM).
 
@@ -103,9 +105,12 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
     (gloo on CPU, nccl on CUDA); --batch-size is the global batch.
     """
     from uddm.data import DataSpec
-    from uddm.train import TrainConfig, _read_checkpoint
+    from uddm.train import TrainConfig, TrainingInterrupted, _read_checkpoint, check_device
     from uddm.train import train as run_train
 
+    check_outputs(**{"--out": out})
+    check_count("--steps", steps)
+    check_device(device)
     if resume is not None:
         ck = _read_checkpoint(resume)
         cfg = TrainConfig.from_dict(ck["train_config"])
@@ -128,7 +133,17 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
         spec = DataSpec(corpus=corpus, tokenizer=tokenizer, split=split_mode, length=length,
                         n_train=n_train, fraction=fraction, n_test=n_test,
                         split_seed=split_seed)
-    res = run_train(cfg, spec, out=out, resume=resume)
+    cfg.validate()
+    spec.validate()
+    try:
+        res = run_train(cfg, spec, out=out, resume=resume)
+    except TrainingInterrupted as exc:
+        if exc.checkpoint is not None:
+            click.echo(f"Interrupted at step {exc.step}: checkpoint written to {out}; continue "
+                       f"exactly with --resume {out}", err=True)
+        else:
+            click.echo("Interrupted before the first checkpoint: nothing written", err=True)
+        raise SystemExit(130) from None
     last = res.history[-1]
     click.echo(f"step {res.step}: loss {last['loss']:.4f} ({cfg.loss}), validation NELBO "
                f"{last.get('val_nelbo', float('nan')):.4f} nats/token, "
@@ -553,6 +568,71 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
     if json_out:
         from memkit.io import atomic_write_json
         atomic_write_json(json_out, rep.to_dict())
+
+
+# --------------------------------------------------------------------------- option checks
+# Every numeric option of sample, recover, entropy and probe, checked before any file is
+# read or any model built (one line, exit 2, the option and the value named). `train`
+# checks its options through TrainConfig.validate and DataSpec.validate.
+def _count(opt, v):
+    check_count(opt, v)
+
+
+def _seed(opt, v):
+    check_count(opt, v, minimum=0)
+
+
+def _time(opt, v):
+    check_number(opt, v, 0.0, 1.0, low_open=True)
+
+
+def _device(opt, v):
+    from uddm.train import check_device
+    check_device(v, opt)
+
+
+def _output(opt, v):
+    check_outputs(**{opt: v})
+
+
+def _utf8_file(opt, v):
+    p = Path(v)
+    if p.is_file():
+        try:
+            p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{opt} {v} is not UTF-8 text (byte {exc.object[exc.start]:#x} at "
+                            f"offset {exc.start})") from None
+
+
+_COMMON = {"n": _count, "steps": _count, "batch_size": _count, "seed": _seed, "device": _device}
+OPTION_CHECKS = {
+    "sample": dict(_COMMON, top_p=_time, out=_output),
+    "recover": dict(_COMMON, t=_time, t_start=_time, reference_file=_utf8_file),
+    "entropy": dict(_COMMON, t=_time, reference_file=_utf8_file),
+    "probe": dict(_COMMON, limit=_count, n_generated=_count, generation_steps=_count,
+                  heads=_count, json_out=_output, references=_utf8_file, unseen=_utf8_file),
+}
+
+
+def _check_options(command, checks):
+    """Run `checks` (option name -> check(opt, value)) before the command's own code."""
+    import functools
+    opts = {p.name: max(p.opts, key=len) for p in command.params}
+    inner = command.callback
+
+    @functools.wraps(inner)
+    def checked(*args, **kwargs):
+        for name, check in checks.items():
+            if kwargs.get(name) is not None:
+                check(opts.get(name, "--" + name.replace("_", "-")), kwargs[name])
+        return inner(*args, **kwargs)
+
+    command.callback = one_line_errors(checked)
+
+
+for _name, _checks in OPTION_CHECKS.items():
+    _check_options(main.commands[_name], _checks)
 
 
 if __name__ == "__main__":

@@ -117,7 +117,11 @@ class BPETokenizer:
             raise ValueError("BPE tokenizers need the optional 'tokenizers' package "
                              "(pip install tokenizers)") from None
         self.json_text = json_text
-        self.tok = Tokenizer.from_str(json_text)
+        try:
+            self.tok = Tokenizer.from_str(json_text)
+        except Exception as exc:  # the Rust library raises a bare Exception
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"not a valid Hugging Face tokenizer.json ({first})") from None
         self.vocab_size = self.tok.get_vocab_size()
         self.pad_id = next((self.tok.token_to_id(t) for t in ("[PAD]", "<pad>", "<|endoftext|>")
                             if self.tok.token_to_id(t) is not None), 0)
@@ -127,7 +131,18 @@ class BPETokenizer:
         p = Path(path)
         if not p.is_file():
             raise FileNotFoundError(f"tokenizer file {path} does not exist")
-        return cls(p.read_text(encoding="utf-8"))
+        try:
+            text = p.read_text(encoding="utf-8")
+            obj = json.loads(text)
+        except UnicodeDecodeError:
+            raise ValueError(f"tokenizer file {path} is not JSON (not UTF-8 text)") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"tokenizer file {path} is not JSON ({exc.msg} at line "
+                             f"{exc.lineno} column {exc.colno})") from None
+        if not isinstance(obj, dict) or "model" not in obj:
+            raise ValueError(f"tokenizer file {path} is JSON but not a Hugging Face "
+                             f"tokenizer.json (no 'model' entry)")
+        return cls(text)
 
     def encode(self, text: str) -> list[int]:
         return self.tok.encode(text, add_special_tokens=False).ids
@@ -299,9 +314,29 @@ def _read_text_source(path: str) -> list[str]:
         raise ValueError(f"corpus folder {path} holds no *.txt files")
     paras = []
     for f in files:
-        text = f.read_text(encoding="utf-8", errors="replace")
+        text = _decode_text_file(f)
         paras.extend(b for b in re.split(r"\n\s*\n", text) if b.strip())
     return paras
+
+
+def _decode_text_file(path: Path) -> str:
+    """UTF-8 text; a binary file is refused; other text is decoded as Latin-1 and the
+    user is told (one line on stderr), so no byte is silently replaced."""
+    data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise ValueError(f"corpus file {path} is binary (it holds NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        sample = data[:65536]
+        ctrl = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+        if ctrl > 0.05 * max(len(sample), 1):
+            raise ValueError(f"corpus file {path} is binary ({ctrl} control bytes in the "
+                             f"first {len(sample)}), not text") from None
+        import sys
+        print(f"note: corpus file {path} is not UTF-8 (byte {data[exc.start]:#x} at offset "
+              f"{exc.start}); decoded as Latin-1", file=sys.stderr)
+        return data.decode("latin-1")
 
 
 def _read_hf(spec: str) -> list[str]:
@@ -344,7 +379,7 @@ class DataSpec:
     """Everything that determines the token sequences of a run (its identity)."""
 
     corpus: str = "markov"
-    tokenizer: str = "char"            # char | byte | bpe:PATH (ignored for markov)
+    tokenizer: str = "char"            # char | byte | bpe:PATH (markov: char only, its symbols)
     split: str = "blocks"              # blocks | sentences (text corpora)
     length: int = 32
     n_train: int | None = None         # count, or
@@ -357,18 +392,36 @@ class DataSpec:
         return asdict(self)
 
     def validate(self) -> None:
-        if self.length < 2:
-            raise ValueError(f"sequence length must be >= 2, got {self.length}")
-        if self.fraction is not None and not (0.0 < self.fraction <= 1.0):
-            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
-        if self.n_train is not None and self.n_train < 1:
-            raise ValueError(f"n_train must be >= 1, got {self.n_train}")
+        """ValueError naming the first bad field (None length = the model's length)."""
+        from memkit.validate import check_count, check_memory, check_number
+        for f in ("corpus", "tokenizer"):
+            if not isinstance(getattr(self, f), str) or not getattr(self, f):
+                raise ValueError(f"{f} must be a non-empty string, got {getattr(self, f)!r}")
+        if self.length is not None:
+            check_count("sequence length", self.length, minimum=2)
+        if self.fraction is not None:
+            check_number("fraction", self.fraction, 0.0, 1.0, low_open=True)
+        if self.n_train is not None:
+            check_count("n_train", self.n_train)
         if self.n_train is not None and self.fraction is not None:
             raise ValueError("give n_train or fraction, not both")
-        if self.n_test < 0:
-            raise ValueError(f"n_test must be >= 0, got {self.n_test}")
+        check_count("n_test", self.n_test, minimum=0)
+        check_count("split_seed", self.split_seed, minimum=0)
+        check_count("markov_pool", self.markov_pool)
         if self.split not in ("blocks", "sentences"):
             raise ValueError(f"split must be 'blocks' or 'sentences', got {self.split!r}")
+        if self.corpus == "markov" or self.corpus.startswith("markov:"):
+            if self.tokenizer != "char":
+                raise ValueError(f"tokenizer {self.tokenizer!r} does not apply to the corpus "
+                                 f"{self.corpus!r} (it has its own K symbols); leave the default")
+            if self.split != "blocks":
+                raise ValueError(f"split {self.split!r} does not apply to the corpus "
+                                 f"{self.corpus!r} (it has no sentences); leave the default")
+            K = _markov_args(self.corpus)[0] if self.corpus != "markov" else 128
+            L = self.length or 2
+            check_memory(f"markov_pool {self.markov_pool} x length {L} "
+                         f"(corpus {self.corpus!r}: K x K transitions, K = {K})",
+                         8.0 * self.markov_pool * L * 3 + 8.0 * K * K * 4)
 
 
 @dataclass
@@ -395,13 +448,24 @@ class Dataset:
                 "n_test": int(self.test.shape[0]), "sha256": h.hexdigest()}
 
 
-def _parse_markov(spec: str) -> MarkovSource:
+def _markov_args(spec: str) -> list[int]:
     parts = spec.split(":")[1:]
     try:
         args = [int(p) for p in parts]
     except ValueError:
         raise ValueError(f"markov corpus spec must be markov[:K[:successors[:seed]]], got {spec!r}") from None
-    return MarkovSource(*args)
+    if len(args) > 3:
+        raise ValueError(f"markov corpus spec must be markov[:K[:successors[:seed]]], got {spec!r}")
+    names = ("K", "successors", "seed")
+    for name, v in zip(names, args):
+        if v < (0 if name == "seed" else 1):
+            raise ValueError(f"markov corpus {name} must be >= {0 if name == 'seed' else 1}, "
+                             f"got {v} in {spec!r}")
+    return args + [128, 4, 0][len(args):]
+
+
+def _parse_markov(spec: str) -> MarkovSource:
+    return MarkovSource(*_markov_args(spec))
 
 
 def _sequences_from_text(units: list[str], tok, split: str, length: int) -> np.ndarray:

@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = ["ModelConfig", "CONFIGS", "get_config", "DiT", "count_parameters",
+           "estimate_bytes", "check_model_memory", "check_finite_weights",
            "parameter_table", "load_duo_checkpoint", "model_flops_per_token"]
 
 
@@ -46,11 +47,16 @@ class ModelConfig:
     prediction: str = "nelbo"
 
     def __post_init__(self):
+        from memkit.validate import check_count, check_number
         if self.prediction not in ("nelbo", "x0_ce"):
             raise ValueError(f"prediction must be 'nelbo' or 'x0_ce', got {self.prediction!r}")
+        if not isinstance(self.name, str):
+            raise ValueError(f"model name must be a string, got {self.name!r}")
         for f in ("hidden", "blocks", "heads", "length", "cond_dim", "mlp_ratio"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"model {f} must be >= 1, got {getattr(self, f)}")
+            object.__setattr__(self, f, check_count(f"model {f}", getattr(self, f)))
+        object.__setattr__(self, "vocab_size", check_count("vocab_size", self.vocab_size, minimum=0))
+        object.__setattr__(self, "dropout", check_number("dropout", self.dropout, 0.0, 1.0,
+                                                         high_open=True))
         if self.hidden % self.heads:
             raise ValueError(f"hidden {self.hidden} is not divisible by heads {self.heads}")
         if (self.hidden // self.heads) % 2:
@@ -285,6 +291,42 @@ def count_parameters(model_or_config, vocab_size: int | None = None) -> int:
     with torch.device("meta"):
         m = DiT(cfg)
     return sum(p.numel() for p in m.parameters())
+
+
+def estimate_bytes(cfg: ModelConfig, training: bool = False, batch_size: int = 1) -> float:
+    """Bytes needed to build `cfg` (float32 weights) and run it on a batch.
+
+    Training adds gradients, AdamW's two moments and the EMA (5 more copies of the
+    weights) and the activations kept for the backward pass. Counted from the
+    shapes alone: nothing is allocated.
+    """
+    d, L, K, c, r = cfg.hidden, cfg.length, max(cfg.vocab_size, 2), cfg.cond_dim, cfg.mlp_ratio
+    per_block = (3 + 1 + 2 * r) * d * d + r * d + 6 * d * c + 6 * d + 2 * d
+    params = float(K * d + 256 * c + c * c + 2 * c + cfg.blocks * per_block
+                   + d * K + K + 2 * d * c + 2 * d + d)
+    copies = 7 if training else 1
+    acts = float(batch_size) * L * (cfg.blocks * (12 + 2 * r) * d + 3 * K)
+    acts += float(batch_size) * cfg.heads * L * L * cfg.blocks
+    return 4.0 * (copies * params + (3 if training else 1) * acts)
+
+
+def check_model_memory(cfg: ModelConfig, what: str, training: bool = False,
+                       batch_size: int = 1) -> None:
+    """ValueError naming `what` when `cfg` cannot fit in the available memory."""
+    from memkit.validate import check_memory
+    check_memory(f"{what} (model hidden={cfg.hidden}, blocks={cfg.blocks}, "
+                 f"length={cfg.length}, K={cfg.vocab_size})",
+                 estimate_bytes(cfg, training, batch_size))
+
+
+def check_finite_weights(model: nn.Module, what: str) -> None:
+    """ValueError when any weight of `model` is NaN or infinite (a diverged run)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                bad = p[~torch.isfinite(p)].flatten()[0].item()
+                raise ValueError(f"{what} has non-finite weights ({name} holds {bad}): the "
+                                 f"training diverged; retrain with a smaller learning rate")
 
 
 def model_flops_per_token(cfg: ModelConfig, training: bool = True) -> float:

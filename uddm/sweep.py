@@ -151,14 +151,26 @@ class SweepConfig:
             raise ValueError(f"sizes must be positive integers (or None = all), got {self.sizes}")
         if not self.seeds:
             raise ValueError("a sweep needs at least one seed")
+        from memkit.validate import check_count, check_number
+        for s in self.sizes:
+            if s is not None:
+                check_count("sizes", s)
+        for s in self.seeds:
+            check_count("seeds", s, minimum=0)
         for f in ("steps", "batch_size", "n_refs", "trials", "retrieval_steps", "n_generated",
-                  "generation_steps"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
-        if not all(0 < t <= 1 for t in self.exp1_levels + self.exp2_times):
-            raise ValueError("corruption times must lie in (0, 1]")
-        if self.exp1_t_start is not None and not 0 < self.exp1_t_start <= 1:
-            raise ValueError(f"exp1_t_start must lie in (0, 1] or be None, got {self.exp1_t_start}")
+                  "generation_steps", "length", "markov_pool", "eval_batches", "nelbo_batches"):
+            check_count(f, getattr(self, f))
+        for f in ("n_test", "split_seed", "warmup", "ckpt_every", "measure_seed"):
+            check_count(f, getattr(self, f), minimum=0)
+        check_number("lr", self.lr, 0.0, low_open=True)
+        check_number("ema", self.ema, 0.0, 1.0, high_open=True)
+        check_number("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        if not self.exp1_levels or not self.exp2_times:
+            raise ValueError("exp1_levels and exp2_times must not be empty")
+        for t in self.exp1_levels + self.exp2_times:
+            check_number("corruption times", t, 0.0, 1.0, low_open=True)
+        if self.exp1_t_start is not None:
+            check_number("exp1_t_start", self.exp1_t_start, 0.0, 1.0, low_open=True)
         if self.grid not in ("global", "local"):
             raise ValueError(f"grid must be 'global' or 'local', got {self.grid!r}")
         if self.final not in ("ancestral", "greedy"):
@@ -723,11 +735,12 @@ def figure_command(name: str, doc: str):
     """
     import click
 
-    from memkit.cli import one_line_errors
+    from memkit.cli import OneLineErrorCommand, one_line_errors
     from memkit.figures import FIGURES, save_data, save_figure
 
     def deco(make):
-        @click.command(name=name, help=doc, context_settings={"max_content_width": 100})
+        @click.command(name=name, help=doc, cls=OneLineErrorCommand,
+                       context_settings={"max_content_width": 100})
         @click.option("--preset", type=click.Choice(list(PRESETS)), default="cpu", show_default=True,
                       help="quick (minutes, tests) | cpu (default figures) | paper (GPU).")
         @click.option("--out", type=click.Path(file_okay=False), default=str(FIGURES),
@@ -737,6 +750,8 @@ def figure_command(name: str, doc: str):
         @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
         @one_line_errors
         def main(preset, out, cache, no_progress):
+            from memkit.io import check_outputs
+            check_outputs(**{"--out": Path(out) / f"{name}.png", "--cache": Path(cache) / "models" / "x.pt"})
             cfg = get_preset(preset)
             t0 = time.perf_counter()
             results = run_sweep(cfg, cache, progress=not no_progress)

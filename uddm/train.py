@@ -67,17 +67,35 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> None:
+        """ValueError naming the first bad field: every number finite and in range,
+        every count a positive integer (never reinterpreted), a known model,
+        schedule and loss, and a device that exists."""
+        from memkit.validate import check_count, check_number
+        from uddm.diffusion import SCHEDULES
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {self.schedule!r}")
+        get_config(self.model)
+        for f in ("hidden", "blocks", "heads", "length"):
+            if getattr(self, f) is not None:
+                check_count(f, getattr(self, f))
+        if self.dropout is not None:
+            check_number("dropout", self.dropout, 0.0, 1.0, high_open=True)
         for f in ("steps", "batch_size", "eval_batches"):
-            if getattr(self, f) < 1:
-                raise ValueError(f"{f} must be >= 1, got {getattr(self, f)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema decay must be in [0, 1), got {self.ema}")
-        if self.warmup < 0:
-            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+            check_count(f, getattr(self, f))
+        for f in ("warmup", "seed", "eval_every", "ckpt_every", "curriculum_steps"):
+            check_count(f, getattr(self, f), minimum=0)
+        check_number("lr", self.lr, 0.0, low_open=True)
+        check_number("eps", self.eps, 0.0, 0.5, low_open=True, high_open=True)
+        check_number("ema decay", self.ema, 0.0, 1.0, high_open=True)
+        check_number("grad_clip", self.grad_clip, 0.0)
+        check_number("weight_decay", self.weight_decay, 0.0)
+        if len(tuple(self.betas)) != 2:
+            raise ValueError(f"betas must be two numbers, got {self.betas!r}")
+        for b in self.betas:
+            check_number("betas", b, 0.0, 1.0, high_open=True)
+        check_device(self.device)
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         return get_config(self.model, hidden=self.hidden, blocks=self.blocks, heads=self.heads,
@@ -108,10 +126,85 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- helpers
-def _resolve_device(name: str) -> torch.device:
+def check_device(name: str, what: str = "--device") -> torch.device:
+    """The torch device `name` (auto | cpu | cuda | cuda:N), or a one-line ValueError
+    when it is unknown or names a GPU this machine does not have."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{what} must be auto, cpu or cuda[:N], got {name!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"{what} must be auto, cpu or cuda[:N], got {name!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{what} {name}: no CUDA GPU is available on this machine "
+                             f"(use --device cpu or auto)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{what} {name}: this machine has {torch.cuda.device_count()} "
+                             f"CUDA device(s)")
+    return dev
+
+
+def _resolve_device(name: str) -> torch.device:
+    return check_device(name)
+
+
+class TrainingDiverged(ValueError):
+    """A non-finite loss or weight: training stopped, the last good checkpoint kept."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; `step` is the step saved to `checkpoint` (None: nothing written)."""
+
+    def __init__(self, step: int, checkpoint=None):
+        super().__init__(step, checkpoint)
+        self.step, self.checkpoint = step, checkpoint
+
+
+class _DeferredSigint:
+    """Hold SIGINT until the end of the current step (main thread only).
+
+    The first Ctrl-C sets `hit`; the loop checks it between steps, where the
+    weights, optimiser, EMA, step counter and RNG states agree, so the checkpoint
+    written then resumes exactly. A second Ctrl-C interrupts at once (nothing new
+    is written then: the previous checkpoint stays).
+    """
+
+    def __init__(self):
+        self.hit = False
+        self._installed = False
+        self._old = None
+
+    def _handler(self, signum, frame):
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+
+    def __enter__(self):
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._old = signal.signal(signal.SIGINT, self._handler)
+                self._installed = True
+            except (ValueError, OSError):
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        if self._installed:
+            import signal
+            # None: the previous handler was not set from Python; give back Python's own
+            signal.signal(signal.SIGINT, self._old if self._old is not None
+                          else signal.default_int_handler)
+        return False
+
+
+def _all_finite(model) -> bool:
+    with torch.no_grad():
+        return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
 def _dist_info():
@@ -248,7 +341,26 @@ def _read_checkpoint(path, map_location="cpu") -> dict:
     if not isinstance(obj, dict) or obj.get("format") != CKPT_FORMAT:
         raise ValueError(f"{path} is not a uddm checkpoint (format "
                          f"{obj.get('format') if isinstance(obj, dict) else type(obj).__name__!r})")
+    missing = [k for k in _CKPT_KEYS if k not in obj]
+    if missing:
+        raise ValueError(f"checkpoint {path} is missing {', '.join(map(repr, missing))} "
+                         f"(written by another program, or damaged)")
+    try:
+        ModelConfig.from_dict(obj["model_config"])
+        for k in ("data", "rng"):
+            if not isinstance(obj[k], dict):
+                raise ValueError(f"its {k!r} entry is not a dictionary")
+        for k in (("data", "spec"), ("data", "sha256"), ("rng", "torch"), ("rng", "data"),
+                  ("rng", "noise")):
+            if k[1] not in obj[k[0]]:
+                raise ValueError(f"it lacks {k[0]}[{k[1]!r}]")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"checkpoint {path} has a bad configuration: {exc}") from None
     return obj
+
+
+_CKPT_KEYS = ("step", "model_config", "train_config", "tokenizer", "data", "model", "ema",
+              "optimizer", "rng", "history")
 
 
 def load_checkpoint(path, use_ema: bool = False, map_location="cpu"):
@@ -259,18 +371,33 @@ def load_checkpoint(path, use_ema: bool = False, map_location="cpu"):
     in, so raw weights are what its figures measure. `use_ema=True` loads the EMA
     shadow weights instead (opt-in everywhere in this project).
     """
+    from uddm.model import check_finite_weights, check_model_memory
     obj = _read_checkpoint(path, map_location)
-    model = DiT(ModelConfig.from_dict(obj["model_config"]))
-    model.load_state_dict(obj["model"])
+    mcfg = ModelConfig.from_dict(obj["model_config"])
+    check_model_memory(mcfg, f"checkpoint {path}")
+    model = DiT(mcfg)
+    _load_state(model, obj["model"], path)
     if use_ema:
         params = list(model.parameters())
-        shadow = obj["ema"]["shadow_params"]
-        if len(shadow) != len(params):
+        shadow = obj["ema"].get("shadow_params", []) if isinstance(obj["ema"], dict) else []
+        if len(shadow) != len(params) or any(tuple(p.shape) != tuple(s.shape)
+                                             for p, s in zip(params, shadow)):
             raise ValueError(f"checkpoint {path}: EMA does not match the model")
         with torch.no_grad():
             for p, s in zip(params, shadow):
                 p.copy_(s)
+    check_finite_weights(model, f"checkpoint {path}" + (" (EMA)" if use_ema else ""))
     return model.to(map_location).eval(), obj
+
+
+def _load_state(model, state, path) -> None:
+    """load_state_dict with a one-line error when the weights belong to another model."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        first = " ".join(str(exc).split())[:300]
+        raise ValueError(f"checkpoint {path}: the weights do not match its model configuration "
+                         f"{model.config.to_dict()} ({first})") from None
 
 
 # --------------------------------------------------------------------------- the loop
@@ -333,6 +460,11 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
         raise ValueError(f"checkpoint {resume} has model {ck['model_config']}, "
                          f"not {model_cfg.to_dict()} (another vocabulary or configuration?)")
 
+    from uddm.model import check_model_memory
+    if device.type == "cpu":
+        check_model_memory(model_cfg, f"--config {cfg.model} with --batch-size {cfg.batch_size}",
+                           training=True, batch_size=max(1, cfg.batch_size // world))
+
     torch.manual_seed(cfg.seed + rank)
     model = DiT(model_cfg).to(device)
     ema_model = DiT(model_cfg).to(device)     # built before any RNG state is restored
@@ -346,8 +478,14 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
     history: list = []
     step = 0
     if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        _load_state(model, ck["model"], resume)
+        from uddm.model import check_finite_weights
+        check_finite_weights(model, f"checkpoint {resume}")
+        try:
+            opt.load_state_dict(ck["optimizer"])
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ValueError(f"checkpoint {resume}: its optimiser state does not match the model "
+                             f"({' '.join(str(exc).split())[:200]})") from None
         ema.load_state_dict(ck["ema"])
         step = ck["step"]
         history = list(ck["history"])
@@ -374,9 +512,15 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
         return validation_nelbo(ema_model, eval_x, schedule, min(B, 256), cfg.eval_batches,
                                 seed=cfg.seed + 7, pad_id=pad, device=device)
 
+    saved = {"step": ck["step"] if ck is not None and resume is not None and out is not None
+             and os.path.realpath(resume) == os.path.realpath(out) else None}
+
     def checkpoint():
         if out is None:
             return
+        if not _all_finite(model) or not _all_finite_list(ema.shadow_params):
+            raise TrainingDiverged(_diverged_message(step, "a weight is not finite", cfg, out,
+                                                     saved["step"]))
         rng_states = [torch.get_rng_state()]
         if world > 1:
             import torch.distributed as dist
@@ -386,6 +530,7 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
             save_checkpoint(out, model=model, ema=ema, optimizer=opt, step=step, cfg=cfg,
                             model_cfg=model_cfg, dataset=dataset, gens=gens,
                             history=history, rng_states=rng_states)
+        saved["step"] = step
 
     pbar = None
     if cfg.progress and rank == 0:
@@ -395,71 +540,127 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
                     dynamic_ncols=True, disable=None, mininterval=0.5)
     model.train()
     t_last, tok_count = time.perf_counter(), 0
+    consistent = True          # weights, optimiser, EMA, step and RNG states agree
     try:
-        while step < cfg.steps:
-            # ---- the global batch, identical on every rank; each rank takes its slice
-            idx = torch.randint(train_x.shape[0], (B,), generator=gens["data"])
-            x = train_x[idx]
-            t = sample_times(B, gens["noise"], cfg.eps, cfg.antithetic)
-            if curriculum is not None and step < cfg.curriculum_steps:
-                soft, z, alpha, dalpha = curriculum.sample(x, t, gens["noise"])
-                inp = soft[lo:hi].to(device)
-            else:
-                alpha, dalpha = schedule.alpha(t), schedule.dalpha(t)
-                z = forward_corrupt(x, alpha, K, gens["noise"])
-                inp = z[lo:hi].to(device)
-            mask_all = torch.ones_like(x, dtype=torch.bool) if pad is None else x != pad
-            n_tok = int(mask_all.sum())
-            xs, zs = x[lo:hi].to(device), z[lo:hi].to(device)
-            a_s, da_s = alpha[lo:hi].float().to(device), dalpha[lo:hi].float().to(device)
-            mask = mask_all[lo:hi].to(device)
-            # ---- forward / backward
-            lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup > 0 else cfg.lr
-            for g in opt.param_groups:
-                g["lr"] = lr
-            per = _loss_terms(ddp_model, xs, inp, a_s, da_s, -torch.log(a_s), zs, cfg.loss, device)
-            loss_sum = (per * mask).sum()
-            loss = loss_sum * (world / max(n_tok, 1))   # DDP averages -> global token mean
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip) \
-                if cfg.grad_clip > 0 else torch.tensor(float("nan"))
-            opt.step()
-            ema.update(model)
-            step += 1
-            # ---- logging: the global mean loss
-            lval = loss_sum.detach().float()
-            if world > 1:
-                import torch.distributed as dist
-                dist.all_reduce(lval)
-            rec = {"step": step, "loss": float(lval) / max(n_tok, 1), "lr": lr,
-                   "grad_norm": float(gnorm)}
-            tok_count += n_tok
-            if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.steps:
-                rec["val_nelbo"] = evaluate()
-                now = time.perf_counter()
-                rec["tokens_per_s"] = tok_count / max(now - t_last, 1e-9)
-                t_last, tok_count = now, 0
-            history.append(rec)
-            if pbar is not None:
-                pbar.update(1)
-                post = {"loss": f"{rec['loss']:.4f}"}
-                if "val_nelbo" in rec:
-                    post["val_nelbo"] = f"{rec['val_nelbo']:.4f}"
-                pbar.set_postfix(post)
-            if callback is not None:
-                callback(step, rec)
-            if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.steps:
-                checkpoint()
-    except KeyboardInterrupt:
-        checkpoint()
+        with _DeferredSigint() as sigint:
+            while step < cfg.steps:
+                if _stop_requested(sigint, world):
+                    checkpoint()
+                    raise TrainingInterrupted(step, out)
+                consistent = False
+                # ---- the global batch, identical on every rank; each rank takes its slice
+                idx = torch.randint(train_x.shape[0], (B,), generator=gens["data"])
+                x = train_x[idx]
+                t = sample_times(B, gens["noise"], cfg.eps, cfg.antithetic)
+                if curriculum is not None and step < cfg.curriculum_steps:
+                    soft, z, alpha, dalpha = curriculum.sample(x, t, gens["noise"])
+                    inp = soft[lo:hi].to(device)
+                else:
+                    alpha, dalpha = schedule.alpha(t), schedule.dalpha(t)
+                    z = forward_corrupt(x, alpha, K, gens["noise"])
+                    inp = z[lo:hi].to(device)
+                mask_all = torch.ones_like(x, dtype=torch.bool) if pad is None else x != pad
+                n_tok = int(mask_all.sum())
+                xs, zs = x[lo:hi].to(device), z[lo:hi].to(device)
+                a_s, da_s = alpha[lo:hi].float().to(device), dalpha[lo:hi].float().to(device)
+                mask = mask_all[lo:hi].to(device)
+                # ---- forward / backward
+                lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup > 0 else cfg.lr
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                per = _loss_terms(ddp_model, xs, inp, a_s, da_s, -torch.log(a_s), zs, cfg.loss,
+                                  device)
+                loss_sum = (per * mask).sum()
+                loss = loss_sum * (world / max(n_tok, 1))   # DDP averages -> global token mean
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip) \
+                    if cfg.grad_clip > 0 else torch.tensor(float("nan"))
+                # ---- divergence: a non-finite loss stops before the weights are touched
+                lval = loss_sum.detach().float()
+                if world > 1:
+                    import torch.distributed as dist
+                    dist.all_reduce(lval)
+                if not math.isfinite(float(lval)):
+                    raise TrainingDiverged(_diverged_message(step + 1, f"the loss is {float(lval)}",
+                                                             cfg, out, saved["step"]))
+                try:
+                    opt.step()
+                except RuntimeError as exc:      # e.g. lr / bias correction overflows
+                    if "overflow" not in str(exc):
+                        raise
+                    raise TrainingDiverged(_diverged_message(
+                        step + 1, "the optimiser step overflowed", cfg, out, saved["step"])) from None
+                ema.update(model)
+                step += 1
+                # ---- logging: the global mean loss
+                rec = {"step": step, "loss": float(lval) / max(n_tok, 1), "lr": lr,
+                       "grad_norm": float(gnorm)}
+                tok_count += n_tok
+                if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.steps:
+                    rec["val_nelbo"] = evaluate()
+                    now = time.perf_counter()
+                    rec["tokens_per_s"] = tok_count / max(now - t_last, 1e-9)
+                    t_last, tok_count = now, 0
+                history.append(rec)
+                consistent = True
+                if pbar is not None:
+                    pbar.update(1)
+                    post = {"loss": f"{rec['loss']:.4f}"}
+                    if "val_nelbo" in rec:
+                        post["val_nelbo"] = f"{rec['val_nelbo']:.4f}"
+                    pbar.set_postfix(post)
+                if callback is not None:
+                    callback(step, rec)
+                if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.steps:
+                    checkpoint()
+            if not _all_finite(model):
+                raise TrainingDiverged(_diverged_message(step, "a weight is not finite", cfg,
+                                                         out, saved["step"]))
+            checkpoint()
+    except TrainingInterrupted:
         raise
+    except KeyboardInterrupt:
+        # an interrupt inside a step (a second Ctrl-C, or outside the main thread): the
+        # state is consistent only between steps; otherwise keep the last checkpoint
+        if consistent:
+            try:
+                checkpoint()
+            except TrainingDiverged:
+                pass
+            else:
+                raise TrainingInterrupted(step, out) from None
+        raise TrainingInterrupted(saved["step"] if saved["step"] is not None else 0,
+                                  out if saved["step"] is not None else None) from None
     finally:
         if pbar is not None:
             pbar.close()
-    checkpoint()
     ema.copy_to(ema_model)
     ema_model.eval()
     return TrainResult(model=model, ema_model=ema_model, history=history, dataset=dataset,
                        step=step)
 
+
+def _all_finite_list(tensors) -> bool:
+    with torch.no_grad():
+        return all(bool(torch.isfinite(t).all()) for t in tensors)
+
+
+def _stop_requested(sigint: _DeferredSigint, world: int) -> bool:
+    if world <= 1:
+        return sigint.hit
+    import torch.distributed as dist
+    flag = torch.tensor([1.0 if sigint.hit else 0.0])
+    dist.all_reduce(flag)
+    return bool(flag.item() > 0)
+
+
+def _diverged_message(step, what, cfg, out, saved_step) -> str:
+    if out is None:
+        kept = "nothing was written"
+    elif saved_step is None:
+        kept = f"no checkpoint was written to {out}"
+    else:
+        kept = f"the last good checkpoint {out} (step {saved_step}) is kept"
+    return (f"training diverged at step {step}: {what} (lr {cfg.lr:g}); {kept}; "
+            f"retry with a smaller --lr or --grad-clip")
