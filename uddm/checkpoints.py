@@ -37,7 +37,7 @@ from uddm.model import CONFIGS, DiT, ModelConfig
 
 __all__ = ["Placeholder", "RestrictedUnpickler", "read_lightning", "plain", "Loaded",
            "load_any", "load_lightning", "load_hf_folder", "load_state_dict_file",
-           "model_from_tensors", "checkpoint_kind"]
+           "model_from_tensors", "checkpoint_kind", "load_object", "tokenizer_from_pickle"]
 
 # --------------------------------------------------------------------------- unpickling
 # Callables and classes a checkpoint may use, by (module, name). Everything here only
@@ -523,11 +523,12 @@ def load_hf_folder(folder, use_ema=False, heads=None, length=None) -> Loaded:
     return Loaded(model, tokenizer, "hf", desc, config)
 
 
-def load_state_dict_file(obj: dict, path, use_ema=False, heads=None, length=None) -> Loaded:
+def load_state_dict_file(obj: dict, path, use_ema=False, heads=None, length=None,
+                         dropout=0.1) -> Loaded:
     """A `Loaded` from a bare {'state_dict', 'ema'} file (no configuration: heads guessed)."""
     source = f"DUO checkpoint {path}"
     sd = _backbone(obj["state_dict"], source)
-    cfg = _build_config(sd, {}, source, heads=heads, length=length)
+    cfg = _build_config(sd, {}, source, heads=heads, length=length, dropout=dropout)
     shadow = _shadow(obj.get("ema"), source) if use_ema else None
     return Loaded(model_from_tensors(sd, cfg, shadow, source), None, "state-dict",
                   f"DUO checkpoint ({_weights_word(use_ema)})")
@@ -551,28 +552,34 @@ def load_any(path, use_ema: bool = False, device="cpu", heads: int | None = None
     dict, which states neither; its length then defaults to 128). Returns a `Loaded`
     with the model in eval mode on `device`.
     """
-    from uddm.data import tokenizer_from_dict
-    from uddm.train import CKPT_FORMAT, load_checkpoint
     if checkpoint_kind(path) == "hf":
         out = load_hf_folder(path, use_ema=use_ema, heads=heads, length=length)
     else:
         obj, names = read_lightning(path)
-        if isinstance(obj, dict) and obj.get("format") == CKPT_FORMAT:
-            model, ck = load_checkpoint(str(path), use_ema=use_ema, map_location="cpu")
-            tc = ck.get("train_config", {})
-            out = Loaded(model, tokenizer_from_dict(ck["tokenizer"]), "uddm",
-                         f"uddm checkpoint (step {ck['step']}, {_weights_word(use_ema)})",
-                         ck.get("model_config", {}), checkpoint=ck,
-                         schedule=tc.get("schedule", "loglinear"), eps=tc.get("eps", 1e-3))
-        elif isinstance(obj, dict) and "state_dict" in obj and (
-                "hyper_parameters" in obj or "pytorch-lightning_version" in obj):
-            out = load_lightning(obj, path, use_ema=use_ema, heads=heads, length=length,
-                                 placeholders=names)
-        elif isinstance(obj, dict) and "state_dict" in obj:
-            out = load_state_dict_file(obj, path, use_ema=use_ema, heads=heads, length=length)
-        else:
-            what = sorted(obj)[:5] if isinstance(obj, dict) else type(obj).__name__
-            raise ValueError(f"{path} is neither a uddm, a Lightning nor a DUO checkpoint "
-                             f"(it holds {what})")
+        out = load_object(obj, path, names, use_ema=use_ema, heads=heads, length=length)
     out.model = out.model.to(device).eval()
     return out
+
+
+def load_object(obj, path, placeholders=(), use_ema=False, heads=None, length=None,
+                dropout=0.1) -> Loaded:
+    """A `Loaded` from the unpickled content of checkpoint file `path`, by its layout."""
+    from uddm.data import tokenizer_from_dict
+    from uddm.train import CKPT_FORMAT, load_checkpoint
+    if isinstance(obj, dict) and obj.get("format") == CKPT_FORMAT:
+        model, ck = load_checkpoint(str(path), use_ema=use_ema, map_location="cpu")
+        tc = ck.get("train_config", {})
+        return Loaded(model, tokenizer_from_dict(ck["tokenizer"]), "uddm",
+                      f"uddm checkpoint (step {ck['step']}, {_weights_word(use_ema)})",
+                      ck.get("model_config", {}), checkpoint=ck,
+                      schedule=tc.get("schedule", "loglinear"), eps=tc.get("eps", 1e-3))
+    if isinstance(obj, dict) and "state_dict" in obj and (
+            "hyper_parameters" in obj or "pytorch-lightning_version" in obj):
+        return load_lightning(obj, path, use_ema=use_ema, heads=heads, length=length,
+                              placeholders=placeholders)
+    if isinstance(obj, dict) and "state_dict" in obj:
+        return load_state_dict_file(obj, path, use_ema=use_ema, heads=heads, length=length,
+                                    dropout=dropout)
+    what = sorted(obj)[:5] if isinstance(obj, dict) else type(obj).__name__
+    raise ValueError(f"{path} is not a uddm checkpoint, nor a Lightning or DUO one "
+                     f"(it holds {what})")
