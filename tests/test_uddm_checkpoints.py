@@ -19,6 +19,7 @@ import sys
 import types
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -457,3 +458,85 @@ def test_cli_one_line_errors(files, args, message):
     lines = r.output.strip().splitlines()
     assert r.exit_code == 2 and len(lines) == 1, r.output
     assert lines[0].startswith(message.format(**fill)), r.output
+
+
+# --------------------------------------------------------------------------- LM1B, as the paper
+def lm1b_copy(root, n_train=2500, n_test=300):
+    """A DatasetDict in LM1B's shape (splits train and test, column text), saved to disk."""
+    datasets = pytest.importorskip("datasets")
+    words = ["the", "cat", "sat", "on", "mat", "dog", "ran", "hello", "world"]
+    g = torch.Generator().manual_seed(0)
+
+    def sentence():
+        n = int(torch.randint(2, 9, (1,), generator=g))
+        body = " ".join(words[int(i)] for i in torch.randint(len(words), (n,), generator=g))
+        return body + " ."                         # LM1B's spacing before punctuation
+
+    dd = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": [sentence() for _ in range(n_train)]}),
+                               "test": datasets.Dataset.from_dict({"text": [sentence() for _ in range(n_test)]})})
+    dd.save_to_disk(str(root))
+    return dd
+
+
+def test_lm1b_detokenizer_restores_ordinary_spacing():
+    from uddm.data import lm1b_detokenize
+    assert lm1b_detokenize("Hello , world ! I don 't know .") == "Hello, world! I don't know."
+    assert lm1b_detokenize('He said " yes " ( twice ) for $ 5 ; see http : / / x') == \
+        'He said "yes" (twice) for $5; see http://x'
+
+
+def test_lm1b_blocks_are_packed_as_the_papers_code(tmp_path):
+    from uddm.data import LM1B_BATCH, lm1b_blocks, lm1b_detokenize
+    dd = lm1b_copy(tmp_path / "lm1b")
+    tok = BPETokenizer(bert_style_json(size=200))
+    cls, sep = tok.tok.token_to_id("[CLS]"), tok.tok.token_to_id("[SEP]")
+    L = 8
+    blocks = lm1b_blocks(tmp_path / "lm1b", tok, L, "train")
+    texts = dd["train"]["text"]
+    expected = []
+    for i in range(0, len(texts), LM1B_BATCH):    # sentence + [SEP], packed per batch of 1000
+        flat = [t for s in texts[i:i + LM1B_BATCH] for t in tok.encode(lm1b_detokenize(s)) + [sep]]
+        for j in range(len(flat) // (L - 2)):
+            expected.append([cls] + flat[j * (L - 2):(j + 1) * (L - 2)] + [sep])
+    assert blocks.shape == (len(expected), L) and blocks.dtype == np.int32
+    assert (np.asarray(blocks) == np.array(expected)).all()
+    cache = list((tmp_path / "lm1b").glob("uddm-blocks-train-L8-*.npy"))
+    assert len(cache) == 1
+    before = cache[0].stat().st_mtime_ns
+    assert (np.asarray(lm1b_blocks(tmp_path / "lm1b", tok, L, "train")) == np.array(expected)).all()
+    assert cache[0].stat().st_mtime_ns == before          # read from the cache
+
+
+def test_lm1b_subsets_are_nested_fractions_and_the_test_set_is_lm1bs(tmp_path):
+    from uddm.data import DataSpec, build_dataset, lm1b_blocks
+    lm1b_copy(tmp_path / "lm1b")
+    (tmp_path / "bert.json").write_text(bert_style_json(size=200))
+    spec = dict(corpus=f"lm1b:{tmp_path / 'lm1b'}", tokenizer=f"bpe:{tmp_path / 'bert.json'}",
+                length=8, n_test=50, split_seed=1)
+    small = build_dataset(DataSpec(fraction=0.1, **spec))
+    large = build_dataset(DataSpec(fraction=0.5, **spec))
+    tok = BPETokenizer((tmp_path / "bert.json").read_text())
+    train = np.asarray(lm1b_blocks(tmp_path / "lm1b", tok, 8, "train"))
+    test = np.asarray(lm1b_blocks(tmp_path / "lm1b", tok, 8, "test"))
+    N = train.shape[0]
+    assert small.train.shape[0] == int(N * 0.1) and large.train.shape[0] == int(N * 0.5)
+    assert torch.equal(large.train[:small.train.shape[0]], small.train)        # nested
+    perm = np.random.default_rng(1).permutation(N)        # the shuffle of datasets' shuffle(seed=1)
+    assert (small.train.numpy() == train[perm[:int(N * 0.1)]]).all()
+    test_rows = {r.tobytes() for r in test.astype(np.int64)}
+    assert small.test.shape == (50, 8) and all(r.tobytes() in test_rows for r in small.test.numpy())
+    with pytest.raises(ValueError, match="needs a bpe:PATH"):
+        build_dataset(DataSpec(**{**spec, "tokenizer": "byte"}))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_dataset(DataSpec(**{**spec, "corpus": f"lm1b:{tmp_path / 'none'}"}))
+
+
+def test_the_paper_preset_is_the_papers_data():
+    from uddm.data import PAPER_FRACTIONS
+    from uddm.sweep import PRESETS
+    p = PRESETS["paper"]
+    assert p.corpus.startswith("lm1b:") and "bert-base-uncased" in p.tokenizer
+    assert (p.length, p.split_seed, p.steps, p.batch_size, p.lr) == (128, 1, 1_000_000, 512, 3e-4)
+    assert len(PAPER_FRACTIONS) == 54 and PAPER_FRACTIONS[0] == 0.0001 and PAPER_FRACTIONS[-1] == 1.0
+    small = [f for f in PAPER_FRACTIONS if f <= 0.01]
+    assert len(small) == 17 and max(np.diff(small)) - min(np.diff(small)) < 2e-6     # linear
