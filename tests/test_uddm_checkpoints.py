@@ -214,6 +214,13 @@ def test_length_and_heads_can_be_overridden_and_are_checked(tmp_path):
         load_any(p)
 
 
+def test_the_legacy_torch_format_is_read_too(tmp_path):
+    raw = random_dit("cpu-xxs", vocab_size=7)
+    p = tmp_path / "legacy.ckpt"
+    torch.save(lightning_dict(raw, raw, duo_config(raw)), p, _use_new_zipfile_serialization=False)
+    torch.testing.assert_close(logits(load_any(p).model, 7, 32), logits(raw, 7, 32), atol=ATOL, rtol=RTOL)
+
+
 def test_lightning_checkpoint_errors_name_the_problem(tmp_path):
     raw = random_dit("cpu-xxs", vocab_size=7)
     p = tmp_path / "x.ckpt"

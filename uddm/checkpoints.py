@@ -166,9 +166,16 @@ def read_lightning(path, map_location="cpu") -> tuple[object, list[str]]:
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     seen: dict = {}
+    module = _restricted_pickle_module(seen)
     try:
-        obj = torch.load(p, map_location=map_location, weights_only=False,
-                         pickle_module=_restricted_pickle_module(seen))
+        try:    # memory-mapped: the optimizer state and the EMA are never read unless used
+            obj = torch.load(p, map_location=map_location, weights_only=False,
+                             pickle_module=module, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):      # only the legacy (non-zip) format lacks mmap
+                raise
+            obj = torch.load(p, map_location=map_location, weights_only=False,
+                             pickle_module=module)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"checkpoint {path} is truncated or unreadable ({first})") from None

@@ -2,8 +2,9 @@
 
 Every wrong value (unknown configuration, empty corpus, sequence longer than the model,
 fraction outside (0, 1], missing or truncated checkpoint, text from another vocabulary)
-prints one line `Error: ...` and exits with status 2. Checkpoints are read with
-`torch.load(weights_only=True)`: no pickled code runs.
+prints one line `Error: ...` and exits with status 2. No pickled code runs: uddm
+checkpoints are read with `torch.load(weights_only=True)`, Lightning `.ckpt` files with
+the restricted unpickler of `uddm.checkpoints`.
 """
 from __future__ import annotations
 
@@ -34,7 +35,12 @@ def main():
 
     Corpora: markov[:K[:successors[:seed]]] (synthetic, known entropy rate),
     pydoc (English prose bundled with Python, offline), text:PATH (file or folder of
-    *.txt), hf:PATH[:split[:column]] (a `datasets` dataset saved on disk).
+    *.txt), hf:PATH[:split[:column]] (a `datasets` dataset saved on disk), lm1b:PATH
+    (LM1B saved on disk, packed as the paper's code).
+
+    \b
+    sample, recover, entropy and probe also open DUO / paper Lightning .ckpt files
+    and Hugging Face export folders (config.json + model.safetensors).
     """
 
 
@@ -60,7 +66,8 @@ def configs(vocab_size):
 @click.option("--config", "model", default="cpu-xs", show_default=True,
               help="Named model configuration (see `uddm configs`).")
 @click.option("--corpus", default="markov", show_default=True,
-              help="markov[:K[:m[:seed]]] | pydoc | text:PATH | hf:PATH[:split[:column]].")
+              help="markov[:K[:m[:seed]]] | pydoc | text:PATH | hf:PATH[:split[:column]] | "
+                   "lm1b:PATH (LM1B saved with save_to_disk, packed as the paper).")
 @click.option("--tokenizer", default="char", show_default=True,
               help="char (built from the corpus) | byte | bpe:PATH/tokenizer.json.")
 @click.option("--split", "split_mode", type=click.Choice(["blocks", "sentences"]),
@@ -521,9 +528,9 @@ def sweep_run(preset, cache, no_progress):
               help="Optional file of sequences the model never saw (same format): their "
                    "recovery and entropy are printed beside the references' (train vs test).")
 @click.option("--tokenizer", default=None,
-              help="bpe:PATH/tokenizer.json for a DUO checkpoint given text references.")
-@click.option("--heads", type=int, default=None, help="Attention heads of a DUO checkpoint "
-              "(default: the paper's configuration of the same hidden size).")
+              help="bpe:PATH/tokenizer.json for a checkpoint that carries no tokenizer.")
+@click.option("--heads", type=int, default=None, help="Attention heads of a bare DUO state "
+              "dict, which does not state them (default: the paper's of the same width).")
 @click.option("--t", "times", default="0.05,0.1,0.25,0.5", show_default=True,
               help="Comma-separated corruption times for the recovery (Experiment 2).")
 @click.option("--n", "limit", type=int, default=256, show_default=True,
@@ -540,7 +547,7 @@ def sweep_run(preset, cache, no_progress):
 @one_line_errors
 def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n_generated, steps,
           generation_steps, seed, device, json_out, use_ema, raw_weights):
-    """Is this model memorising, in transition, or generalising? (a uddm or DUO checkpoint)
+    """Is this model memorising, in transition, or generalising? (uddm, DUO or HF checkpoint)
 
     \b
     Reports recovery (eq. 12) of the references at several t (stochastic retrieval),

@@ -416,8 +416,10 @@ def lm1b_blocks(path, tok, length: int, split: str, column: str = "text") -> np.
     """(N, length) int32 blocks of one split of LM1B saved with `save_to_disk` at `path`.
 
     Sentences are detokenised (`lm1b_detokenize`), tokenised without special tokens,
-    and packed `LM1B_BATCH` at a time (`wrap_blocks`), in order. The result is cached
-    beside the split as `uddm-blocks-<split>-L<length>-<tokenizer hash>.npy`.
+    and packed `LM1B_BATCH` at a time (`wrap_blocks`), in order: the paper's code run
+    with one worker (with several, `datasets` cuts the split into contiguous shards and
+    each shard's last batch is shorter, so a few block boundaries move). The result is
+    cached beside the split as `uddm-blocks-<split>-L<length>-<tokenizer hash>.npy`.
     """
     root = Path(path)
     if not root.exists():
