@@ -358,6 +358,23 @@ def test_hf_export_logits_equal_the_model(tmp_path):
         load_any(folder, use_ema=True)
 
 
+def test_a_model_trained_without_time_conditioning_is_fed_sigma_zero(tmp_path):
+    m = random_dit("cpu-xxs", vocab_size=9, seed=4)
+    got = load_any(write_hf_folder(tmp_path / "udlm", m, model_type="udlm", time_conditioning=False))
+    assert got.description == "Hugging Face export (model_type udlm, sigma fed as 0, raw weights)"
+    x = torch.randint(9, (2, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = m(x, torch.zeros(2))
+        torch.testing.assert_close(got.model(x, torch.tensor([0.2, 1.5])), want, atol=ATOL, rtol=RTOL)
+        assert not torch.allclose(m(x, torch.tensor([0.2, 1.5])), want)
+    raw = random_dit("cpu-xxs", vocab_size=7)
+    cfg = duo_config(raw)
+    cfg.algo.causal_attention = True
+    torch.save(lightning_dict(raw, raw, cfg), tmp_path / "ar.ckpt")
+    with pytest.raises(ValueError, match="causal attention"):
+        load_any(tmp_path / "ar.ckpt")
+
+
 def test_hf_export_errors_name_the_problem(tmp_path):
     m = random_dit("cpu-xxs", vocab_size=7)
     folder = write_hf_folder(tmp_path / "e", m, causal=True)

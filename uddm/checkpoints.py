@@ -37,7 +37,8 @@ from uddm.model import CONFIGS, DiT, ModelConfig
 
 __all__ = ["Placeholder", "RestrictedUnpickler", "read_lightning", "plain", "Loaded",
            "load_any", "load_lightning", "load_hf_folder", "load_state_dict_file",
-           "model_from_tensors", "checkpoint_kind", "load_object", "tokenizer_from_pickle"]
+           "model_from_tensors", "checkpoint_kind", "load_object", "tokenizer_from_pickle",
+           "WithoutTimeConditioning"]
 
 # --------------------------------------------------------------------------- unpickling
 # Callables and classes a checkpoint may use, by (module, name). Everything here only
@@ -353,6 +354,27 @@ def model_from_tensors(sd: dict, cfg: ModelConfig, shadow: list | None, source: 
     return model.eval()
 
 
+class WithoutTimeConditioning(torch.nn.Module):
+    """A DiT trained with `time_conditioning: False`: its code feeds it sigma = 0 always."""
+
+    def __init__(self, model: DiT):
+        super().__init__()
+        self.inner = model
+        self.config = model.config
+
+    def forward(self, tokens: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        return self.inner(tokens, torch.zeros_like(sigma))
+
+
+def _time_conditioned(model: DiT, flag, source: str):
+    """`model`, or its sigma-free wrapper when the configuration says time_conditioning False."""
+    if flag is None or flag is True:
+        return model
+    if flag is False:
+        return WithoutTimeConditioning(model).eval()
+    raise ValueError(f"{source}: time_conditioning is {flag!r}, not true or false")
+
+
 # --------------------------------------------------------------------------- tokenizers
 def _tokenizer_json(obj) -> str | None:
     """The tokenizer.json text inside a pickled tokenizer, if it holds one.
@@ -425,7 +447,7 @@ def tokenizer_from_pickle(obj):
 class Loaded:
     """What `load_any` found: the model, a tokenizer if the file carries one, and facts."""
 
-    model: DiT
+    model: torch.nn.Module          # a DiT (or its WithoutTimeConditioning wrapper)
     tokenizer: object | None
     kind: str                       # "uddm" | "lightning" | "hf" | "state-dict"
     description: str
@@ -463,6 +485,9 @@ def load_lightning(obj: dict, path, use_ema=False, heads=None, length=None,
     if isinstance(algo, str) and algo in _NOT_UNIFORM:
         raise ValueError(f"{source} is {_NOT_UNIFORM[algo]} (algo.name = {algo!r}), not a "
                          f"uniform-state diffusion model: uddm cannot probe it")
+    if _get(config, "algo.causal_attention") is True:
+        raise ValueError(f"{source} uses causal attention (algo.causal_attention): uddm "
+                         f"cannot probe it")
     sd = _backbone(obj["state_dict"], source)
     stated = {k: _int_or_none(_get(config, key), key, source) for k, key in _LIGHTNING_KEYS.items()}
     dropout = _get(config, "model.dropout")
@@ -470,14 +495,17 @@ def load_lightning(obj: dict, path, use_ema=False, heads=None, length=None,
                         name=_get(config, "model.name") if isinstance(_get(config, "model.name"), str) else None,
                         dropout=dropout if isinstance(dropout, float) and 0 <= dropout < 1 else 0.1)
     shadow = _shadow(obj.get("ema"), source) if use_ema else None
-    model = model_from_tensors(sd, cfg, shadow, source)
+    model = _time_conditioned(model_from_tensors(sd, cfg, shadow, source),
+                              _get(config, "algo.time_conditioning"), source)
     raw_hp = obj.get("hyper_parameters")
     tok_obj = raw_hp.get("tokenizer") if isinstance(raw_hp, dict) else (
         raw_hp.items.get("tokenizer") if isinstance(raw_hp, Placeholder) else None)
     tokenizer = tokenizer_from_pickle(tok_obj)
     step = obj.get("global_step")
     bits = [f"algo {algo}" if algo else None,
-            f"step {step}" if isinstance(step, int) else None, _weights_word(use_ema)]
+            f"step {step}" if isinstance(step, int) else None,
+            "sigma fed as 0" if isinstance(model, WithoutTimeConditioning) else None,
+            _weights_word(use_ema)]
     sched, eps = _schedule_of(config)
     return Loaded(model, tokenizer, "lightning",
                   f"Lightning checkpoint ({', '.join(b for b in bits if b)})", config,
@@ -520,13 +548,19 @@ def load_hf_folder(folder, use_ema=False, heads=None, length=None) -> Loaded:
     dropout = config.get("dropout")
     cfg = _build_config(sd, stated, source, heads=heads, length=length,
                         dropout=dropout if isinstance(dropout, float) and 0 <= dropout < 1 else 0.1)
-    model = model_from_tensors(sd, cfg, None, source)
+    if config.get("cfg"):
+        raise ValueError(f"{source} is a classifier-free-guidance model (cfg: true): uddm "
+                         f"cannot probe it")
+    model = _time_conditioned(model_from_tensors(sd, cfg, None, source),
+                              config.get("time_conditioning"), source)
     tokenizer = None
     if (folder / "tokenizer.json").is_file():
         from uddm.data import BPETokenizer
         tokenizer = BPETokenizer.from_file(folder / "tokenizer.json")
     kind = config.get("model_type")
-    desc = f"Hugging Face export ({'model_type ' + str(kind) + ', ' if kind else ''}raw weights)"
+    bits = [f"model_type {kind}" if kind else None,
+            "sigma fed as 0" if isinstance(model, WithoutTimeConditioning) else None, "raw weights"]
+    desc = f"Hugging Face export ({', '.join(b for b in bits if b)})"
     return Loaded(model, tokenizer, "hf", desc, config)
 
 
