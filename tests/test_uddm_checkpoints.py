@@ -457,6 +457,9 @@ def test_cli_sample_recover_entropy_read_both_formats(files):
 
 
 @pytest.mark.parametrize("args, message", [
+    (["probe", "{hf}", "--references", "{refs}"],
+     "Error: this Hugging Face export carries no tokenizer: give --tokenizer bpe:PATH/tokenizer.json, "
+     "or the references as token ids (--ids)"),
     (["recover", "--checkpoint", "{hf}"],
      "Error: this Hugging Face export carries no training data: give --reference-file"),
     (["recover", "--checkpoint", "{hf}", "--reference-file", "{refs}"],

@@ -74,7 +74,7 @@ def test_probe_reads_a_duo_checkpoint_with_token_ids(tmp_path):
                                   "--ids", "--heads", "2", "--n-generated", "4", "--steps", "2",
                                   "--generation-steps", "2", "--t", "0.5"])
     assert r.exit_code == 0, r.output
-    assert "DUO checkpoint: K=23, 2 references of length 8" in r.output and "verdict:" in r.output
+    assert "DUO checkpoint (raw weights): K=23, 2 references of length 8" in r.output and "verdict:" in r.output
 
 
 def _one_line_error(r, fragment):

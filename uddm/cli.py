@@ -582,6 +582,9 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
         if not tokenizer.startswith("bpe:"):
             raise UserError(f"--tokenizer must be bpe:PATH, got {tokenizer!r}")
         tok = BPETokenizer.from_file(tokenizer[4:])
+    if tok is None and not ids:
+        raise UserError(f"this {what.split(' (')[0]} carries no tokenizer: give --tokenizer "
+                        f"bpe:PATH/tokenizer.json, or the references as token ids (--ids)")
     refs = read_references(references, model, tok, ids=ids, limit=limit)
     un = read_references(unseen, model, tok, ids=ids, limit=limit) if unseen else None
     if un is not None:
