@@ -24,7 +24,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from uddm.checkpoints import Placeholder, load_any, read_lightning, tokenizer_from_pickle
+from uddm.checkpoints import Placeholder, load_any, read_pickled_checkpoint, tokenizer_from_pickle
 from uddm.cli import main
 from uddm.data import BPETokenizer
 from uddm_helpers import random_dit
@@ -327,7 +327,7 @@ def test_a_hostile_checkpoint_never_runs_its_payload(tmp_path):
     assert "evil_module_xyz" not in sys.modules       # never imported
     for name in ("posix.system", "io.open", "__builtin__.eval", "evil_module_xyz.run"):
         assert name in got.placeholders
-    raw_obj, names = read_lightning(p)
+    raw_obj, names = read_pickled_checkpoint(p)
     stand_in = raw_obj["hyper_parameters"]["tokenizer"]
     assert isinstance(stand_in, Placeholder) and stand_in.dotted == "posix.system"
     assert stand_in.args == (f"touch {marks[0]}",)     # kept as data, never called

@@ -1,6 +1,6 @@
 """Open the checkpoints people publish, without running anything they contain.
 
-Three layouts, one entry point (`load_any`):
+Four layouts, one entry point (`load_any`):
 
 - uddm's own `.pt` (`uddm.train.save_checkpoint`): read by `uddm.train.load_checkpoint`
   with `torch.load(weights_only=True)`.
@@ -10,10 +10,13 @@ Three layouts, one entry point (`load_any`):
   `global_step`, it holds `hyper_parameters`: the run's OmegaConf `DictConfig` and the
   tokenizer object, pickled because the trainer calls `save_hyperparameters()`.
   `torch.load(weights_only=True)` refuses such a file. It is read here with a
-  restricted unpickler (`RestrictedUnpickler`): tensors, containers and primitives are
-  rebuilt; every other global becomes an inert `Placeholder` that is never imported and
-  never called, which keeps what pickle hands it (arguments, state, items) as plain
-  data. The configuration is then read from those placeholders (`plain`).
+  restricted unpickler (`RestrictedUnpickler`, used by `torch.load` itself so that
+  storages come through torch's own `persistent_load`, memory-mapped): tensors,
+  containers and primitives are rebuilt; every other global becomes an inert
+  `Placeholder`. The real class or function is never imported and never called; what
+  pickle hands the stand-in (arguments, state, items) is kept as plain data, and the
+  configuration is read from it (`plain`).
+- A bare {'state_dict', 'ema'} file (weights only, no configuration).
 - A Hugging Face export folder: `config.json` (`vocab_size`, `model_length`,
   `hidden_dim`, `cond_dim`, `n_blocks`, `n_heads`, ...) and `model.safetensors` with
   `backbone.*` keys, optionally `tokenizer.json` beside them.
@@ -35,7 +38,7 @@ import torch
 
 from uddm.model import CONFIGS, DiT, ModelConfig
 
-__all__ = ["Placeholder", "RestrictedUnpickler", "read_lightning", "plain", "Loaded",
+__all__ = ["Placeholder", "RestrictedUnpickler", "read_pickled_checkpoint", "plain", "Loaded",
            "load_any", "load_lightning", "load_hf_folder", "load_state_dict_file",
            "model_from_tensors", "checkpoint_kind", "load_object", "tokenizer_from_pickle",
            "WithoutTimeConditioning"]
@@ -157,8 +160,8 @@ def _restricted_pickle_module(seen: dict) -> types.ModuleType:
     return mod
 
 
-def read_lightning(path, map_location="cpu") -> tuple[object, list[str]]:
-    """(object, dotted names that became placeholders) of a pickled checkpoint, safely.
+def read_pickled_checkpoint(path, map_location="cpu") -> tuple[object, list[str]]:
+    """(object, dotted names that became placeholders) of any torch.save'd file, safely.
 
     Raises FileNotFoundError for a missing file and ValueError naming the file for one
     that is truncated or not a torch file.
@@ -272,7 +275,8 @@ def _build_config(sd: dict, stated: dict, source: str, heads=None, length=None,
         by_hidden = {cfg.hidden: cfg.heads for cfg in CONFIGS.values() if cfg.length == 128}
         if facts["hidden"] not in by_hidden:
             raise ValueError(f"{source} does not state the head count and hidden size "
-                             f"{facts['hidden']} is none of the paper's; pass heads=")
+                             f"{facts['hidden']} is none of the paper's; pass heads= "
+                             f"(uddm probe --heads)")
         heads = by_hidden[facts["hidden"]]
     if length is None:
         length = stated.get("length") or 128
@@ -596,7 +600,7 @@ def load_any(path, use_ema: bool = False, device="cpu", heads: int | None = None
     if checkpoint_kind(path) == "hf":
         out = load_hf_folder(path, use_ema=use_ema, heads=heads, length=length)
     else:
-        obj, names = read_lightning(path)
+        obj, names = read_pickled_checkpoint(path)
         out = load_object(obj, path, names, use_ema=use_ema, heads=heads, length=length)
     out.model = out.model.to(device).eval()
     return out

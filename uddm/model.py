@@ -319,12 +319,12 @@ def load_duo_checkpoint(path, use_ema: bool = False, length: int | None = None,
     configuration of the same hidden size and its length from `length` (default 128).
     Every tensor's shape is checked before copying.
     """
-    from uddm.checkpoints import load_object, read_lightning
+    from uddm.checkpoints import load_object, read_pickled_checkpoint
     from pathlib import Path
     if not Path(path).is_file():
         raise FileNotFoundError(f"DUO checkpoint {path} does not exist")
     try:
-        obj, names = read_lightning(path, map_location="cpu")
+        obj, names = read_pickled_checkpoint(path, map_location="cpu")
     except ValueError as exc:
         raise ValueError(f"cannot read DUO checkpoint {path} safely: {exc}") from None
     if not isinstance(obj, dict) or "state_dict" not in obj:
