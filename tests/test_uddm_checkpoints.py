@@ -552,6 +552,8 @@ def test_lm1b_subsets_are_nested_fractions_and_the_test_set_is_lm1bs(tmp_path):
     assert (small.train.numpy() == train[perm[:int(N * 0.1)]]).all()
     test_rows = {r.tobytes() for r in test.astype(np.int64)}
     assert small.test.shape == (50, 8) and all(r.tobytes() in test_rows for r in small.test.numpy())
+    with pytest.raises(ValueError, match="packed blocks, as the paper's; split 'sentences'"):
+        build_dataset(DataSpec(**{**spec, "split": "sentences"}))
     with pytest.raises(ValueError, match="needs a bpe:PATH"):
         build_dataset(DataSpec(**{**spec, "tokenizer": "byte"}))
     with pytest.raises(FileNotFoundError, match="does not exist"):

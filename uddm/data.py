@@ -613,6 +613,9 @@ def _build_lm1b(spec: DataSpec, tokenizer_dict: dict | None) -> Dataset:
     test split's.
     """
     path = spec.corpus[len("lm1b:"):]
+    if spec.split != "blocks":
+        raise ValueError(f"lm1b: corpora are packed blocks, as the paper's; split "
+                         f"{spec.split!r} is not available for them")
     tok = _make_tokenizer(spec, [" "], tokenizer_dict)
     train_blocks = lm1b_blocks(path, tok, spec.length, "train")
     test_blocks = lm1b_blocks(path, tok, spec.length, "test")
