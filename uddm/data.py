@@ -419,14 +419,18 @@ def lm1b_blocks(path, tok, length: int, split: str, column: str = "text") -> np.
     and packed `LM1B_BATCH` at a time (`wrap_blocks`), in order: the paper's code run
     with one worker (with several, `datasets` cuts the split into contiguous shards and
     each shard's last batch is shorter, so a few block boundaries move). The result is
-    cached beside the split as `uddm-blocks-<split>-L<length>-<tokenizer hash>.npy`.
+    cached beside the split as `uddm-blocks-<split>-L<length>-<hash>.npy`, the hash of the
+    tokenizer and of the split's fingerprint (a re-saved dataset is packed anew).
     """
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"LM1B folder {path} does not exist")
     bos, eos = _boundary_ids(tok)
-    digest = hashlib.sha256(tok.json_text.encode("utf-8")).hexdigest()[:12]
-    cache = root / f"uddm-blocks-{split}-L{length}-{digest}.npy"
+    h = hashlib.sha256(tok.json_text.encode("utf-8"))
+    state = root / split / "state.json"           # holds the split's datasets fingerprint
+    if state.is_file():
+        h.update(state.read_bytes())
+    cache = root / f"uddm-blocks-{split}-L{length}-{h.hexdigest()[:12]}.npy"
     if cache.is_file():
         return np.load(cache, mmap_mode="r")
     try:
