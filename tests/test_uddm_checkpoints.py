@@ -72,7 +72,7 @@ def bert_vocab(size=30522) -> OrderedDict:
 
 def bert_style_json(size=30522) -> str:
     from tokenizers.implementations import BertWordPieceTokenizer
-    return BertWordPieceTokenizer(vocab=dict(bert_vocab(size)), lowercase=True)._tokenizer.to_str()
+    return BertWordPieceTokenizer(vocab=dict(bert_vocab(size)), lowercase=True).to_str()
 
 
 def small_json(words=("the", "cat", "sat", "on", "mat", "dog", "ran")) -> str:

@@ -441,7 +441,7 @@ def tokenizer_from_pickle(obj):
     lower = bool(obj.state.get("do_lower_case", True)) if isinstance(obj.state, dict) else True
     try:
         tok = BertWordPieceTokenizer(vocab=dict(vocab), lowercase=lower)
-        return BPETokenizer(tok._tokenizer.to_str())
+        return BPETokenizer(tok.to_str())
     except Exception:
         return None
 
