@@ -2,8 +2,9 @@
 
 Every wrong value (unknown configuration, empty corpus, sequence longer than the model,
 fraction outside (0, 1], missing or truncated checkpoint, text from another vocabulary)
-prints one line `Error: ...` and exits with status 2. Checkpoints are read with
-`torch.load(weights_only=True)`: no pickled code runs.
+prints one line `Error: ...` and exits with status 2. No pickled code runs: uddm
+checkpoints are read with `torch.load(weights_only=True)`, Lightning `.ckpt` files with
+the restricted unpickler of `uddm.checkpoints`.
 """
 from __future__ import annotations
 
@@ -36,7 +37,12 @@ def main():
 
     Corpora: markov[:K[:successors[:seed]]] (synthetic, known entropy rate),
     pydoc (English prose bundled with Python, offline), text:PATH (file or folder of
-    *.txt), hf:PATH[:split[:column]] (a `datasets` dataset saved on disk).
+    *.txt), hf:PATH[:split[:column]] (a `datasets` dataset saved on disk), lm1b:PATH
+    (LM1B saved on disk, packed as the paper's code).
+
+    \b
+    sample, recover, entropy and probe also open DUO / paper Lightning .ckpt files
+    and Hugging Face export folders (config.json + model.safetensors).
     """
 
 
@@ -62,7 +68,8 @@ def configs(vocab_size):
 @click.option("--config", "model", default="cpu-xs", show_default=True,
               help="Named model configuration (see `uddm configs`).")
 @click.option("--corpus", default="markov", show_default=True,
-              help="markov[:K[:m[:seed]]] | pydoc | text:PATH | hf:PATH[:split[:column]].")
+              help="markov[:K[:m[:seed]]] | pydoc | text:PATH | hf:PATH[:split[:column]] | "
+                   "lm1b:PATH (LM1B saved with save_to_disk, packed as the paper).")
 @click.option("--tokenizer", default="char", show_default=True,
               help="char (built from the corpus) | byte | bpe:PATH/tokenizer.json.")
 @click.option("--split", "split_mode", type=click.Choice(["blocks", "sentences"]),
@@ -161,16 +168,56 @@ def _weights_options(f):
                              "evaluated).")(f)
 
 
-def _load(checkpoint, use_ema, device, raw_weights=False):
-    from uddm.train import load_checkpoint
+def _tokenizer_option(f):
+    """--tokenizer bpe:PATH/tokenizer.json, for checkpoints that carry no tokenizer."""
+    return click.option("--tokenizer", default=None,
+                        help="bpe:PATH/tokenizer.json: the tokenizer of a DUO / Hugging Face "
+                             "checkpoint that carries none (bert-base-uncased, gpt2 + [PAD]).")(f)
+
+
+def _load(checkpoint, use_ema, device, raw_weights=False, tokenizer=None):
+    """(Loaded, schedule, device) of a uddm .pt, a Lightning .ckpt or a Hugging Face folder.
+
+    `tokenizer` (bpe:PATH) replaces the checkpoint's own; its size must be the model's K.
+    """
+    from uddm.checkpoints import load_any
+    from uddm.diffusion import make_schedule
     if use_ema and raw_weights:
         raise UserError("--ema and --raw-weights contradict each other; give one")
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                        ("cpu" if device == "auto" else device))
-    model, ck = load_checkpoint(checkpoint, use_ema=use_ema, map_location=dev)
-    from uddm.diffusion import make_schedule
-    tcfg = ck["train_config"]
-    return model, ck, make_schedule(tcfg.get("schedule", "loglinear"), tcfg.get("eps", 1e-3)), dev
+    loaded = load_any(checkpoint, use_ema=use_ema, device=dev)
+    if tokenizer is not None:
+        loaded.tokenizer = _bpe_tokenizer(tokenizer, loaded.model.config.vocab_size)
+    return loaded, make_schedule(loaded.schedule, loaded.eps), dev
+
+
+def _bpe_tokenizer(spec, K):
+    """The BPETokenizer of --tokenizer bpe:PATH, checked against the model's vocabulary K."""
+    from uddm.data import BPETokenizer
+    if not spec.startswith("bpe:"):
+        raise UserError(f"--tokenizer must be bpe:PATH/tokenizer.json, got {spec!r}")
+    tok = BPETokenizer.from_file(spec[4:])
+    if tok.vocab_size != K:
+        raise UserError(f"tokenizer {spec[4:]} has {tok.vocab_size} tokens but the model's "
+                        f"vocabulary is {K} (a vocabulary mismatch)")
+    return tok
+
+
+class _IdsTokenizer:
+    """Shows token ids when a checkpoint carries no tokenizer (`uddm sample`)."""
+
+    pad_id = None
+
+    def decode(self, ids) -> str:
+        return "ids: " + " ".join(str(int(i)) for i in ids)
+
+
+def _need_tokenizer(loaded, what):
+    if loaded.tokenizer is None:
+        raise UserError(f"this {loaded.description.split(' (')[0]} carries no tokenizer: "
+                        f"give --tokenizer bpe:PATH/tokenizer.json to read {what}")
+    return loaded.tokenizer
 
 
 def _dataset(ck):
@@ -181,14 +228,20 @@ def _dataset(ck):
     return ds
 
 
-def _references(ck, model, split, n, reference_file, seed):
-    from uddm.data import tokenizer_from_dict
-    tok = tokenizer_from_dict(ck["tokenizer"])
+def _references(loaded, split, n, reference_file, seed):
+    """(references (R, L), tokenizer): lines of `reference_file` padded to the model's
+    length, or `n` sequences of the uddm checkpoint's own `split`."""
+    model = loaded.model
     L = model.config.length
+    if reference_file is None and loaded.checkpoint is None:
+        raise UserError(f"this {loaded.description.split(' (')[0]} carries no training data: "
+                        f"give --reference-file FILE (one text per line) and --tokenizer "
+                        f"bpe:PATH/tokenizer.json")
     if reference_file is not None:
         p = Path(reference_file)
         if not p.is_file():
             raise UserError(f"reference file {reference_file} does not exist")
+        tok = _need_tokenizer(loaded, reference_file)
         lines = [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
         if not lines:
             raise UserError(f"reference file {reference_file} is empty")
@@ -205,7 +258,8 @@ def _references(ck, model, split, n, reference_file, seed):
                 ids = ids + [tok.pad_id] * (L - len(ids))
             rows.append(ids)
         return torch.tensor(rows, dtype=torch.long)[:n], tok
-    ds = _dataset(ck)
+    tok = loaded.tokenizer
+    ds = _dataset(loaded.checkpoint)
     x = ds.train if split == "train" else ds.test
     if x.shape[0] == 0:
         raise UserError(f"the checkpoint's {split} split is empty")
@@ -220,7 +274,8 @@ def _fmt(mean, se, n):
 
 # --------------------------------------------------------------------------- sample
 @main.command(context_settings=CONTEXT)
-@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--checkpoint", required=True, type=click.Path(),
+              help="A uddm .pt, a Lightning .ckpt (DUO, the paper) or a Hugging Face export folder.")
 @click.option("--n", type=int, default=4, show_default=True, help="Number of sequences.")
 @click.option("--steps", type=int, default=128, show_default=True,
               help="Reverse steps (the time grid on [1e-5, 1]; the paper: 1000).")
@@ -236,17 +291,23 @@ def _fmt(mean, se, n):
 @click.option("--device", default="auto", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Also write the samples (JSON: text, tokens, entropies).")
+@_tokenizer_option
 @one_line_errors
 def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, use_ema, raw_weights,
-           device, out):
-    """Generate sequences from uniform noise and print them with their entropy (eq. 13)."""
-    from uddm.data import tokenizer_from_dict
+           device, out, tokenizer):
+    """Generate sequences from uniform noise and print them with their entropy (eq. 13).
+
+    Without a tokenizer (a DUO checkpoint that carries none, no --tokenizer) the
+    samples are printed as token ids.
+    """
     from uddm.measures import mean_and_se
     from uddm.sample import generate
     if n < 1:
         raise UserError(f"--n must be >= 1, got {n}")
-    model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
-    tok = tokenizer_from_dict(ck["tokenizer"])
+    loaded, schedule, dev = _load(checkpoint, use_ema, device, raw_weights, tokenizer)
+    model, tok = loaded.model, loaded.tokenizer
+    if tok is None:
+        tok = _IdsTokenizer()
     g = torch.Generator(device=dev).manual_seed(seed)
     res = generate(model, schedule, n, steps=steps, batch_size=batch_size, generator=g,
                    dynamics=dynamics, final=final, top_p=top_p)
@@ -263,7 +324,8 @@ def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, use_e
 
 # --------------------------------------------------------------------------- recover
 @main.command(context_settings=CONTEXT)
-@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--checkpoint", required=True, type=click.Path(),
+              help="A uddm .pt, a Lightning .ckpt (DUO, the paper) or a Hugging Face export folder.")
 @click.option("--t", "t", type=float, default=0.25, show_default=True,
               help="Corruption time (fraction of tokens redrawn = 1 - alpha_t).")
 @click.option("--t-start", type=float, default=None,
@@ -290,16 +352,18 @@ def sample(checkpoint, n, steps, dynamics, final, top_p, batch_size, seed, use_e
 @click.option("--seed", type=int, default=0, show_default=True)
 @_weights_options
 @click.option("--device", default="auto", show_default=True)
+@_tokenizer_option
 @one_line_errors
 def recover(checkpoint, t, t_start, split, reference_file, n, steps, grid, dynamics, final,
-            fixed_point, entropy_at, batch_size, seed, use_ema, raw_weights, device):
+            fixed_point, entropy_at, batch_size, seed, use_ema, raw_weights, device, tokenizer):
     """Corrupt references at time t, run the reverse process, report recovery (eq. 12)."""
     from uddm.measures import exact_match, mean_and_se
     from uddm.sample import retrieve
     if n < 1:
         raise UserError(f"--n must be >= 1, got {n}")
-    model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
-    ref, tok = _references(ck, model, split, n, reference_file, seed)
+    loaded, schedule, dev = _load(checkpoint, use_ema, device, raw_weights, tokenizer)
+    model = loaded.model
+    ref, tok = _references(loaded, split, n, reference_file, seed)
     g = torch.Generator(device=dev).manual_seed(seed)
     res = retrieve(model, schedule, ref.to(dev), t, steps=steps, t_start=t_start,
                    dynamics=dynamics, final=final, batch_size=batch_size,
@@ -325,7 +389,7 @@ def recover(checkpoint, t, t_start, split, reference_file, n, steps, grid, dynam
         click.echo(f"token entropy of recovered positions: {float(res.entropy[rec].mean()):.4f} nats")
     if unrec.any():
         click.echo(f"token entropy of unrecovered positions: {float(res.entropy[unrec].mean()):.4f} nats")
-    spec = ck["data"]["spec"]["corpus"]
+    spec = loaded.checkpoint["data"]["spec"]["corpus"] if loaded.checkpoint else ""
     if reference_file is None and spec.startswith("markov") and not fixed_point:
         from uddm.data import _parse_markov
         from uddm.measures import recovery_rate
@@ -338,18 +402,25 @@ def recover(checkpoint, t, t_start, split, reference_file, n, steps, grid, dynam
 
 # --------------------------------------------------------------------------- entropy
 @main.command(context_settings=CONTEXT)
-@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False))
+@click.option("--checkpoint", required=True, type=click.Path(),
+              help="A uddm .pt, a Lightning .ckpt (DUO, the paper) or a Hugging Face export folder.")
 @click.option("--n", type=int, default=64, show_default=True, help="Sequences per set.")
-@click.option("--sets", default="train,test,generated", show_default=True,
-              help="Comma-separated: train, test, generated.")
+@click.option("--sets", default=None,
+              help="Comma-separated: train, test, references, generated [default: "
+                   "train,test,generated; references,generated with --reference-file].")
+@click.option("--reference-file", type=click.Path(dir_okay=False), default=None,
+              help="Lines (one reference each) for the 'references' set; the only data of "
+                   "a DUO / Hugging Face checkpoint.")
 @click.option("--t", "t", type=float, default=1e-5, show_default=True,
               help="Model time at which x_theta is evaluated.")
 @click.option("--steps", type=int, default=128, show_default=True, help="Steps for generated.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @_weights_options
 @click.option("--device", default="auto", show_default=True)
+@_tokenizer_option
 @one_line_errors
-def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
+def entropy(checkpoint, n, sets, reference_file, t, steps, seed, use_ema, raw_weights, device,
+            tokenizer):
     """Token and sequence conditional entropy (eq. 13) of training, test and generated data.
 
     Prints the per-token mean and the sequence entropy (sum over positions) with standard
@@ -357,13 +428,19 @@ def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
     """
     from uddm.measures import mean_and_se
     from uddm.sample import generate, token_entropy
+    if sets is None:
+        sets = "references,generated" if reference_file else "train,test,generated"
     names = [s.strip() for s in sets.split(",") if s.strip()]
-    bad = [s for s in names if s not in ("train", "test", "generated")]
+    bad = [s for s in names if s not in ("train", "test", "references", "generated")]
     if bad or not names:
-        raise UserError(f"unknown set {bad[0] if bad else sets!r}; use train, test, generated")
+        raise UserError(f"unknown set {bad[0] if bad else sets!r}; use train, test, references, "
+                        f"generated")
+    if "references" in names and reference_file is None:
+        raise UserError("the 'references' set needs --reference-file FILE")
     if not 0.0 < t <= 1.0:
         raise UserError(f"--t must be in (0, 1], got {t}")
-    model, ck, schedule, dev = _load(checkpoint, use_ema, device, raw_weights)
+    loaded, schedule, dev = _load(checkpoint, use_ema, device, raw_weights, tokenizer)
+    model = loaded.model
     seq_means = {}
     for name in names:
         if name == "generated":
@@ -371,7 +448,8 @@ def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
             H = generate(model, schedule, n, steps=steps, generator=g).entropy
             mask = None
         else:
-            x, tok = _references(ck, model, name, n, None, seed)
+            x, tok = _references(loaded, name, n, reference_file if name == "references" else None,
+                                 seed)
             H = token_entropy(model, x.to(dev), schedule, t)
             mask = None if tok.pad_id is None else (x != tok.pad_id).to(H.device)
         if mask is not None:
@@ -381,8 +459,10 @@ def entropy(checkpoint, n, sets, t, steps, seed, use_ema, raw_weights, device):
         seq_means[name] = mean_and_se(seq)[0]
         click.echo(f"{name:<9} sequence entropy {_fmt(*mean_and_se(seq))}   "
                    f"per token {_fmt(*mean_and_se(per_tok))}")
-    if "generated" in seq_means and "train" in seq_means:
-        click.echo(f"entropy gap (generated - train): {seq_means['generated'] - seq_means['train']:.4f} nats")
+    base = next((b for b in ("train", "references") if b in seq_means), None)
+    if "generated" in seq_means and base:
+        click.echo(f"entropy gap (generated - {base}): "
+                   f"{seq_means['generated'] - seq_means[base]:.4f} nats")
 
 
 # --------------------------------------------------------------------------- sweep
@@ -473,7 +553,7 @@ def sweep_run(preset, cache, no_progress):
 
 # --------------------------------------------------------------------------- probe
 @main.command(context_settings=CONTEXT)
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.argument("checkpoint", type=click.Path())
 @click.option("--references", required=True, type=click.Path(dir_okay=False),
               help="Text file, one reference sequence per line (text, or token ids with --ids).")
 @click.option("--ids", is_flag=True, help="The lines are whitespace-separated integer token ids.")
@@ -482,9 +562,9 @@ def sweep_run(preset, cache, no_progress):
                    "recovery and entropy are printed beside the references' (train vs test), "
                    "and the verdict compares the references with them (else with samples).")
 @click.option("--tokenizer", default=None,
-              help="bpe:PATH/tokenizer.json for a DUO checkpoint given text references.")
-@click.option("--heads", type=int, default=None, help="Attention heads of a DUO checkpoint "
-              "(default: the paper's configuration of the same hidden size).")
+              help="bpe:PATH/tokenizer.json for a checkpoint that carries no tokenizer.")
+@click.option("--heads", type=int, default=None, help="Attention heads of a bare DUO state "
+              "dict, which does not state them (default: the paper's of the same width).")
 @click.option("--t", "times", default="0.05,0.1,0.25,0.5,1", show_default=True,
               help="Comma-separated corruption times for the recovery (Experiment 2).")
 @click.option("--n", "limit", type=int, default=256, show_default=True,
@@ -502,7 +582,7 @@ def sweep_run(preset, cache, no_progress):
 @one_line_errors
 def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n_generated, steps,
           generation_steps, seed, device, json_out, use_ema, raw_weights):
-    """Is this model memorising, in transition, or generalising? (a uddm or DUO checkpoint)
+    """Is this model memorising, in transition, or generalising? (uddm, DUO or HF checkpoint)
 
     \b
     Reports recovery (eq. 12) of the references at several t (stochastic retrieval, the
@@ -539,6 +619,9 @@ def probe(checkpoint, references, ids, unseen, tokenizer, heads, times, limit, n
         if not tokenizer.startswith("bpe:"):
             raise UserError(f"--tokenizer must be bpe:PATH, got {tokenizer!r}")
         tok = BPETokenizer.from_file(tokenizer[4:])
+    if tok is None and not ids:
+        raise UserError(f"this {what.split(' (')[0]} carries no tokenizer: give --tokenizer "
+                        f"bpe:PATH/tokenizer.json, or the references as token ids (--ids)")
     refs = read_references(references, model, tok, ids=ids, limit=limit)
     un = read_references(unseen, model, tok, ids=ids, limit=limit) if unseen else None
     if un is not None:

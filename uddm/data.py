@@ -16,6 +16,9 @@ Corpora (a `corpus` spec string, see `load_corpus`):
 - "text:PATH"                       a plain-text file, or every *.txt file under a folder
 - "hf:PATH[:split[:column]]"        a Hugging Face `datasets` dataset saved with
                                     `save_to_disk` (optional `datasets` package)
+- "lm1b:PATH"                       LM1B saved with `save_to_disk` (splits train, test;
+                                    column text), packed as the paper's code packs it
+                                    (`lm1b_blocks`); its own test split is the test set
 
 Text becomes sequences by "sentences" (one sentence per sequence, padded; longer ones
 dropped) or "blocks" (the whole text packed and cut into blocks of the model length).
@@ -39,7 +42,8 @@ import torch
 
 __all__ = ["CharTokenizer", "ByteTokenizer", "BPETokenizer", "SymbolTokenizer",
            "tokenizer_from_dict", "MarkovSource", "load_corpus", "DataSpec", "Dataset",
-           "build_dataset", "pydoc_text"]
+           "build_dataset", "pydoc_text", "lm1b_detokenize", "wrap_blocks", "lm1b_blocks",
+           "PAPER_FRACTIONS"]
 
 
 # --------------------------------------------------------------------------- tokenizers
@@ -370,7 +374,124 @@ def load_corpus(spec: str) -> list[str]:
     if spec.startswith("hf:"):
         return _read_hf(spec[3:])
     raise ValueError(f"unknown corpus {spec!r}; use markov[:K[:m[:seed]]], pydoc, "
-                     f"text:PATH or hf:PATH[:split[:column]]")
+                     f"text:PATH, hf:PATH[:split[:column]] or lm1b:PATH")
+
+
+# --------------------------------------------------------------------------- LM1B, as the paper
+# The paper trains on nested subsets of LM1B's training split given as fractions of its
+# packed 128-token blocks (n = int(N * fraction), the first n of one shuffle). Its
+# training scripts use three linear segments: 17 points from 1e-4 to 1e-2 (step
+# 6.1875e-4, passed rounded to 6 decimals as below), 0.01 to 0.07 by 0.01, and 0.01 to
+# 1 by 0.03: 54 distinct fractions, 3 x 54 = the 162 published checkpoints.
+_PAPER_SMALL = (0.0001, 0.000719, 0.001338, 0.001956, 0.002575, 0.003194, 0.003813, 0.004431,
+                0.00505, 0.005669, 0.006288, 0.006906, 0.007525, 0.008144, 0.008762, 0.009381)
+PAPER_FRACTIONS: tuple = tuple(sorted(
+    set(_PAPER_SMALL) | {round(0.01 * k, 2) for k in range(1, 8)}
+    | {round(0.01 + 0.03 * k, 2) for k in range(34)}))
+
+# LM1B's text is tokenised with spaces around punctuation; these rules (applied in
+# order) restore ordinary spacing before subword tokenisation, as the paper's code does.
+_LM1B_SPACING = [(re.compile(p), r) for p, r in (
+    (r"(https?) : / / ", r"\1://"),
+    (r" '(\w+)", r"'\1"),
+    (r" (\w+) \. ", r" \1. "),
+    (r" (\w+) \.$", r" \1."),
+    (r" \? ", "? "), (r" \?$", "?"),
+    (r" ! ", "! "), (r" !$", "!"),
+    (r" , ", ", "), (r" : ", ": "), (r" ; ", "; "), (r" / ", "/"),
+    (r'" ([^"]+) "', r'"\1"'), (r"' ([^']+) '", r"'\1'"),
+    (r"\( ([^()]+) \)", r"(\1)"), (r"\[ ([^\[\]]+) \]", r"[\1]"),
+    (r"\$ ", "$"), (r"£ ", "£"),
+)]
+
+
+def lm1b_detokenize(text: str) -> str:
+    """One LM1B sentence with ordinary spacing ("Hello , world !" -> "Hello, world!")."""
+    for pattern, repl in _LM1B_SPACING:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _boundary_ids(tok) -> tuple[int, int]:
+    """(BOS, EOS) of a packed block: BERT's [CLS]/[SEP], else GPT-2's <|endoftext|> twice."""
+    ids = getattr(tok, "tok", None)
+    if ids is None:
+        raise ValueError("LM1B packing needs a bpe:PATH/tokenizer.json tokenizer "
+                         "(bert-base-uncased or gpt2)")
+    cls, sep = ids.token_to_id("[CLS]"), ids.token_to_id("[SEP]")
+    if cls is not None and sep is not None:
+        return cls, sep
+    eot = ids.token_to_id("<|endoftext|>")
+    if eot is not None:
+        return eot, eot
+    raise ValueError("the tokenizer has neither [CLS]/[SEP] nor <|endoftext|> to mark "
+                     "block and sentence boundaries")
+
+
+def wrap_blocks(sentences: list[list[int]], length: int, bos: int, eos: int) -> np.ndarray:
+    """Pack one batch of tokenised sentences: each ends with EOS, all are concatenated and
+    cut into (length - 2)-token chunks, each block is [BOS] chunk [EOS]; the remainder
+    that does not fill a chunk is dropped (per batch, as the paper's code does)."""
+    if length < 3:
+        raise ValueError(f"packed blocks need length >= 3, got {length}")
+    flat = [t for s in sentences for t in (*s, eos)]
+    inner = length - 2
+    n = len(flat) // inner
+    out = np.empty((n, length), dtype=np.int32)
+    out[:, 0], out[:, -1] = bos, eos
+    if n:
+        out[:, 1:-1] = np.asarray(flat[: n * inner], dtype=np.int32).reshape(n, inner)
+    return out
+
+
+LM1B_BATCH = 1000      # sentences packed together (the batch of `datasets.map`)
+
+
+def lm1b_blocks(path, tok, length: int, split: str, column: str = "text") -> np.ndarray:
+    """(N, length) int32 blocks of one split of LM1B saved with `save_to_disk` at `path`.
+
+    Sentences are detokenised (`lm1b_detokenize`), tokenised without special tokens,
+    and packed `LM1B_BATCH` at a time (`wrap_blocks`), in order: the paper's code run
+    with one worker (with several, `datasets` cuts the split into contiguous shards and
+    each shard's last batch is shorter, so a few block boundaries move). The result is
+    cached beside the split as `uddm-blocks-<split>-L<length>-<hash>.npy`, the hash of the
+    tokenizer and of the split's fingerprint (a re-saved dataset is packed anew).
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"LM1B folder {path} does not exist")
+    bos, eos = _boundary_ids(tok)
+    h = hashlib.sha256(tok.json_text.encode("utf-8"))
+    state = root / split / "state.json"           # holds the split's datasets fingerprint
+    if state.is_file():
+        h.update(state.read_bytes())
+    cache = root / f"uddm-blocks-{split}-L{length}-{h.hexdigest()[:12]}.npy"
+    if cache.is_file():
+        return np.load(cache, mmap_mode="r")
+    try:
+        import datasets
+    except ImportError:
+        raise ValueError("lm1b: corpora need the optional 'datasets' package "
+                         "(pip install datasets)") from None
+    ds = datasets.load_from_disk(str(root))
+    if not hasattr(ds, "keys") or split not in ds:
+        raise ValueError(f"LM1B folder {path} has no split {split!r}"
+                         + (f"; it has {list(ds)}" if hasattr(ds, "keys") else ""))
+    ds = ds[split]
+    if column not in ds.column_names:
+        raise ValueError(f"LM1B folder {path} has no column {column!r}; it has {ds.column_names}")
+    parts = []
+    for batch in ds.iter(batch_size=LM1B_BATCH):
+        texts = [lm1b_detokenize(t) for t in batch[column]]
+        enc = tok.tok.encode_batch(texts, add_special_tokens=False)
+        parts.append(wrap_blocks([e.ids for e in enc], length, bos, eos))
+    blocks = np.concatenate(parts) if parts else np.empty((0, length), dtype=np.int32)
+    if blocks.shape[0] == 0:
+        raise ValueError(f"the {split} split of {path} is shorter than one block of {length}")
+    tmp = cache.with_suffix(".tmp.npy")
+    np.save(tmp, blocks)
+    tmp.replace(cache)
+    return blocks
 
 
 # --------------------------------------------------------------------------- datasets
@@ -505,6 +626,8 @@ def build_dataset(spec: DataSpec, tokenizer_dict: dict | None = None) -> Dataset
     """
     spec.validate()
     source = None
+    if spec.corpus.startswith("lm1b:"):
+        return _build_lm1b(spec, tokenizer_dict)
     if spec.corpus == "markov" or spec.corpus.startswith("markov:"):
         source = _parse_markov(spec.corpus)
         tok = SymbolTokenizer(source.K)
@@ -535,6 +658,51 @@ def build_dataset(spec: DataSpec, tokenizer_dict: dict | None = None) -> Dataset
     train = torch.from_numpy(seqs[pool[:n]].copy())
     test = torch.from_numpy(seqs[test_idx].copy())
     return Dataset(train, test, tok, spec, source)
+
+
+def _subset_size(spec: DataSpec, pool: int) -> int:
+    """Training-set size of `spec` from a pool of `pool` sequences (n_train or fraction)."""
+    if spec.n_train is not None:
+        if spec.n_train > pool:
+            raise ValueError(f"n_train={spec.n_train} exceeds the {pool} available "
+                             f"training sequences")
+        return spec.n_train
+    if spec.fraction is not None:
+        return max(1, int(math.floor(spec.fraction * pool)))
+    return pool
+
+
+def _build_lm1b(spec: DataSpec, tokenizer_dict: dict | None) -> Dataset:
+    """LM1B as the paper: training subsets of the packed train split, test from its test split.
+
+    Both splits are shuffled with `split_seed` (the paper's runs use seed 1, whose
+    shuffle is numpy's default_rng(seed).permutation, as here); the training set is
+    the first n of the train split's shuffle, the test set the first n_test of the
+    test split's.
+    """
+    path = spec.corpus[len("lm1b:"):]
+    if spec.split != "blocks":
+        raise ValueError(f"lm1b: corpora are packed blocks, as the paper's; split "
+                         f"{spec.split!r} is not available for them")
+    tok = _make_tokenizer(spec, [" "], tokenizer_dict)
+    train_blocks = lm1b_blocks(path, tok, spec.length, "train")
+    test_blocks = lm1b_blocks(path, tok, spec.length, "test")
+    if spec.n_test > test_blocks.shape[0]:
+        raise ValueError(f"n_test={spec.n_test} exceeds the {test_blocks.shape[0]} blocks of "
+                         f"the LM1B test split")
+    perm = np.random.default_rng(spec.split_seed).permutation(train_blocks.shape[0])
+    n = _subset_size(spec, train_blocks.shape[0])
+    test_idx = np.random.default_rng(spec.split_seed).permutation(test_blocks.shape[0])[:spec.n_test]
+    return Dataset(_take(train_blocks, perm[:n]), _take(test_blocks, test_idx), tok, spec)
+
+
+def _take(blocks: np.ndarray, idx: np.ndarray) -> torch.Tensor:
+    """blocks[idx] as an int64 tensor, read in file order (a memory-mapped cache)."""
+    order = np.argsort(idx, kind="stable")
+    rows = np.asarray(blocks[idx[order]], dtype=np.int64)
+    out = np.empty_like(rows)
+    out[order] = rows
+    return torch.from_numpy(out)
 
 
 def dataset_from_texts(train_texts, test_texts=(), tokenizer: str = "char",

@@ -347,77 +347,30 @@ def parameter_table(vocab_size: int = 30522, names=None) -> list[tuple[str, Mode
 
 
 # --------------------------------------------------------------------------- DUO interop
-def _duo_tensors(obj: dict, use_ema: bool) -> tuple[dict, int | None]:
-    if "state_dict" not in obj:
-        raise ValueError("not a DUO checkpoint: no 'state_dict' key")
-    sd = {k[len("backbone."):]: v for k, v in obj["state_dict"].items()
-          if k.startswith("backbone.")}
-    if not sd:
-        raise ValueError("not a DUO checkpoint: no 'backbone.' weights in state_dict")
-    if use_ema:
-        ema = obj.get("ema")
-        if not ema or "shadow_params" not in ema:
-            raise ValueError("DUO checkpoint has no EMA 'shadow_params'; use use_ema=False")
-        return sd, ema["shadow_params"]
-    return sd, None
-
-
 def load_duo_checkpoint(path, use_ema: bool = False, length: int | None = None,
                         dropout: float = 0.1, heads: int | None = None,
                         map_location="cpu") -> DiT:
-    """Build a `DiT` from a checkpoint written by the DUO code base.
+    """Build a `DiT` from a checkpoint written by the DUO code base (a file).
 
-    The file is read with `torch.load(weights_only=True)` (no pickled code runs). The
-    weights are under `state_dict` with prefix `backbone.` (the default: raw weights, as the
-    paper's evaluation measured); with `use_ema` the EMA `shadow_params` (a list in `backbone.parameters()` order) replace them. Shapes give
-    hidden, blocks, cond_dim and K; the head count cannot be read from shapes, so it is
-    taken from `heads` or from the paper's configuration of the same hidden size.
+    The reading is `uddm.checkpoints`': a restricted unpickler (no pickled code runs),
+    weights under `state_dict` with prefix `backbone.` (the default: raw weights, as the
+    paper's evaluation measured); with `use_ema` the EMA `shadow_params` (a list in
+    `backbone.parameters()` order) replace them. A Lightning checkpoint states its
+    shape (hidden, blocks, heads, cond_dim, length) in its pickled configuration; a bare
+    {'state_dict', 'ema'} file does not, so its heads come from `heads` or the paper's
+    configuration of the same hidden size and its length from `length` (default 128).
     Every tensor's shape is checked before copying.
     """
+    from uddm.checkpoints import load_object, read_pickled_checkpoint
+    from pathlib import Path
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"DUO checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"DUO checkpoint {path} does not exist") from None
-    except Exception as exc:  # truncated, or holds objects weights_only refuses
-        raise ValueError(f"cannot read DUO checkpoint {path} safely: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    sd, shadow = _duo_tensors(obj, use_ema)
-    try:
-        K, d = sd["vocab_embed.embedding"].shape
-        c = sd["sigma_map.mlp.2.weight"].shape[0]
-    except KeyError as exc:
-        raise ValueError(f"DUO checkpoint {path} lacks {exc.args[0]}") from None
-    n_blocks = len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
-    if heads is None:
-        by_hidden = {cfg.hidden: cfg.heads for cfg in CONFIGS.values() if cfg.length == 128}
-        if d not in by_hidden:
-            raise ValueError(f"cannot infer the head count for hidden size {d}; pass heads=")
-        heads = by_hidden[d]
-    name = next((n for n, cfg in CONFIGS.items()
-                 if (cfg.hidden, cfg.blocks, cfg.heads) == (d, n_blocks, heads)), "duo")
-    cfg = ModelConfig(name, d, n_blocks, heads, length or 128, cond_dim=c, dropout=dropout,
-                      vocab_size=K)
-    model = DiT(cfg)
-    own = dict(model.named_parameters())
-    ignored = {k for k in sd if k.startswith("rotary_emb.")}
-    missing = set(own) - set(sd)
-    extra = set(sd) - set(own) - ignored
-    if missing or extra:
-        raise ValueError(f"DUO checkpoint {path} does not match the DiT layout: "
-                         f"missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}")
-    with torch.no_grad():
-        if shadow is not None:
-            if len(shadow) != len(own):
-                raise ValueError(f"EMA has {len(shadow)} tensors, the model {len(own)}")
-            for (n, p), s in zip(model.named_parameters(), shadow):
-                if tuple(s.shape) != tuple(p.shape):
-                    raise ValueError(f"EMA tensor for {n} has shape {tuple(s.shape)}, "
-                                     f"expected {tuple(p.shape)}")
-                p.copy_(s)
-        else:
-            for n, p in own.items():
-                if tuple(sd[n].shape) != tuple(p.shape):
-                    raise ValueError(f"{n} has shape {tuple(sd[n].shape)}, "
-                                     f"expected {tuple(p.shape)}")
-                p.copy_(sd[n])
-    return model.eval()
+        obj, names = read_pickled_checkpoint(path, map_location="cpu")
+    except ValueError as exc:
+        raise ValueError(f"cannot read DUO checkpoint {path} safely: {exc}") from None
+    if not isinstance(obj, dict) or "state_dict" not in obj:
+        raise ValueError("not a DUO checkpoint: no 'state_dict' key")
+    loaded = load_object(obj, path, names, use_ema=use_ema, heads=heads, length=length,
+                         dropout=dropout)
+    return loaded.model.to(map_location).eval()

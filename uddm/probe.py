@@ -124,29 +124,14 @@ def threshold_verdict(h_ref: float, h_gen: float, K: int) -> tuple[str, str]:
 
 
 def load_model(path, device: str = "cpu", heads: int | None = None, use_ema: bool = False):
-    """(model, tokenizer or None, description) from a uddm or a DUO checkpoint.
+    """(model, tokenizer or None, description) from a uddm .pt, a Lightning .ckpt (DUO, the
+    paper) or a Hugging Face export folder (`uddm.checkpoints.load_any`).
 
     Raw weights by default, as the paper's evaluation measured; `use_ema=True` for the EMA.
     """
-    from uddm.data import tokenizer_from_dict
-    from uddm.model import load_duo_checkpoint
-    from uddm.train import CKPT_FORMAT, load_checkpoint
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        head = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"checkpoint {path} is truncated or unreadable ({first})") from None
-    if isinstance(head, dict) and head.get("format") == CKPT_FORMAT:
-        model, ck = load_checkpoint(str(p), use_ema=use_ema, map_location=device)
-        which = "EMA" if use_ema else "raw"
-        return model, tokenizer_from_dict(ck["tokenizer"]), f"uddm checkpoint (step {ck['step']}, {which} weights)"
-    if isinstance(head, dict) and "state_dict" in head:
-        model = load_duo_checkpoint(str(p), use_ema=use_ema, heads=heads, map_location=device)
-        return model.to(device), None, f"DUO checkpoint ({'EMA' if use_ema else 'raw'} weights)"
-    raise ValueError(f"{path} is neither a uddm nor a DUO checkpoint")
+    from uddm.checkpoints import load_any
+    loaded = load_any(path, use_ema=use_ema, device=device, heads=heads)
+    return loaded.model, loaded.tokenizer, loaded.description
 
 
 def read_references(path, model, tokenizer=None, ids: bool = False, limit: int | None = None):

@@ -238,13 +238,20 @@ PRESETS: dict[str, SweepConfig] = {
         loss="nelbo", steps=4000, batch_size=32, lr=3e-3, warmup=50, ema=0.99, dropout=0.0,
         eval_batches=4, ckpt_every=500, n_refs=128, retrieval_steps=32, n_generated=128,
         generation_steps=128),
-    # The paper's models on a GPU: LM1B-like scale is out of reach offline, so the
-    # bundled prose (pydoc, char level, length 128) with the paper's optimiser settings
-    # except the step count; pass --corpus hf:PATH for LM1B saved with save_to_disk.
+    # The paper's models on a GPU, on the paper's data: LM1B from a local copy saved with
+    # `save_to_disk` (README, "Probe a published checkpoint"), bert-base-uncased (the
+    # paper's runs use the lm1b-wrap data configuration, K = 30522; lm1b-gpt2 is the
+    # same packing with gpt2's tokenizer.json), length 128, packed blocks, the test set
+    # from LM1B's own test split, data shuffled with seed 1 as the paper's runs; the
+    # paper's optimiser and its 1M steps per point. The paper's subset grid is
+    # `uddm.data.PAPER_FRACTIONS` (fractions of the packed split); this engine takes
+    # counts, so these sizes span it geometrically (tens of blocks to millions, then
+    # the whole split); one paper point is `uddm train --fraction F --split-seed 1`.
     "paper": SweepConfig(
-        name="paper", corpus="pydoc", length=128, n_test=256,
-        models=("tiny", "small", "medium"), sizes=(8, 16, 32, 64, 128, 256, 512, 1024, None),
-        seeds=(0,), loss="nelbo", steps=100_000, batch_size=512, lr=3e-4, warmup=2500,
+        name="paper", corpus="lm1b:data/lm1b", tokenizer="bpe:data/bert-base-uncased/tokenizer.json",
+        split="blocks", length=128, n_test=5000, split_seed=1,
+        models=("tiny", "small", "medium"), sizes=geometric_sizes(64, 4_194_304, 17) + (None,),
+        seeds=(1,), loss="nelbo", steps=1_000_000, batch_size=512, lr=3e-4, warmup=2500,
         ema=0.9999, dropout=0.1, eval_batches=8, ckpt_every=5000, n_refs=256,
         retrieval_steps=128, n_generated=256, generation_steps=1000, device="cuda"),
 }
