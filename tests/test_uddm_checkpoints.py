@@ -569,3 +569,12 @@ def test_the_paper_preset_is_the_papers_data():
     assert len(PAPER_FRACTIONS) == 54 and PAPER_FRACTIONS[0] == 0.0001 and PAPER_FRACTIONS[-1] == 1.0
     small = [f for f in PAPER_FRACTIONS if f <= 0.01]
     assert len(small) == 17 and max(np.diff(small)) - min(np.diff(small)) < 2e-6     # linear
+
+
+def test_a_published_checkpoint_with_non_finite_weights_is_refused(tmp_path):
+    m = random_dit("cpu-xxs", vocab_size=23, seed=2)
+    sd = {"backbone." + k: v.clone() for k, v in m.state_dict().items()}
+    sd["backbone.blocks.0.attn_out.weight"][0, 0] = float("nan")
+    torch.save({"state_dict": sd}, tmp_path / "nan.ckpt")
+    with pytest.raises(ValueError, match="non-finite|NaN|finite"):
+        load_any(str(tmp_path / "nan.ckpt"), heads=2)

@@ -330,7 +330,11 @@ def model_from_tensors(sd: dict, cfg: ModelConfig, shadow: list | None, source: 
 
     `shadow` is in `backbone.parameters()` order; DUO's EMA also tracks the noise
     schedule's parameters after the backbone's, so a longer list is cut to the model's.
+    The memory the model needs is checked before it is built, and its weights must be
+    finite (a diverged run is refused by name).
     """
+    from uddm.model import check_finite_weights, check_model_memory
+    check_model_memory(cfg, source)
     model = DiT(cfg)
     own = dict(model.named_parameters())
     ignored = {k for k in sd if k.startswith("rotary_emb.")}
@@ -355,6 +359,7 @@ def model_from_tensors(sd: dict, cfg: ModelConfig, shadow: list | None, source: 
                     raise ValueError(f"{source}: {n} has shape {tuple(sd[n].shape)}, "
                                      f"expected {tuple(p.shape)}")
                 p.copy_(sd[n])
+    check_finite_weights(model, source)
     return model.eval()
 
 
