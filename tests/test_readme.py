@@ -34,4 +34,6 @@ def test_uddm_results_doc_is_generated_from_the_committed_summary():
     mod = load_script("uddm_results")
     doc = (root / "docs" / "results-uddm.md").read_text()
     summary = json.loads((root / "figures" / "uddm_summary.json").read_text())
-    assert mod.render(doc, summary) == doc
+    ema_path = root / "figures" / "uddm_ema_check.json"
+    ema = json.loads(ema_path.read_text()) if ema_path.exists() else None
+    assert mod.render(doc, summary, ema) == doc

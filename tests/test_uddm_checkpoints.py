@@ -569,6 +569,10 @@ def test_the_paper_preset_is_the_papers_data():
     assert len(PAPER_FRACTIONS) == 54 and PAPER_FRACTIONS[0] == 0.0001 and PAPER_FRACTIONS[-1] == 1.0
     small = [f for f in PAPER_FRACTIONS if f <= 0.01]
     assert len(small) == 17 and max(np.diff(small)) - min(np.diff(small)) < 2e-6     # linear
+    assert p.sizes == tuple(PAPER_FRACTIONS) and len(p.points()) == 3 * 54       # the 162 models
+    from uddm.sweep import _data_spec
+    spec = _data_spec(p, p.point(5))
+    assert spec.fraction == PAPER_FRACTIONS[5] and spec.n_train is None
 
 
 def test_a_published_checkpoint_with_non_finite_weights_is_refused(tmp_path):

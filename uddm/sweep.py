@@ -85,8 +85,9 @@ def geometric_sizes(lo: int, hi: int, k: int) -> tuple:
 class SweepConfig:
     """Everything that defines a sweep: data, models, the size grid, training and measurement.
 
-    `sizes` are training-set sizes (nested subsets; `None` = the whole training split);
-    every point uses the same `steps`. The measurement settings are part of each
+    `sizes` are training-set sizes (nested subsets): a positive integer count, a float
+    fraction in (0, 1] of the training split (the paper's grid, `uddm.data.PAPER_FRACTIONS`),
+    or `None` = the whole training split; every point uses the same `steps`. The measurement settings are part of each
     measurement's cache key, the training settings of each checkpoint's key.
     """
 
@@ -147,13 +148,15 @@ class SweepConfig:
         bad = [m for m in self.models if m not in CONFIGS]
         if bad:
             raise ValueError(f"unknown model configuration {bad[0]!r}; choose from {list(CONFIGS)}")
-        if not self.sizes or any(s is not None and s < 1 for s in self.sizes):
-            raise ValueError(f"sizes must be positive integers (or None = all), got {self.sizes}")
+        if not self.sizes or any(s is not None and not (isinstance(s, float) and 0 < s <= 1)
+                                 and not (isinstance(s, int) and s >= 1) for s in self.sizes):
+            raise ValueError(f"sizes must be positive integer counts, fractions in (0, 1] or "
+                             f"None (= all), got {self.sizes}")
         if not self.seeds:
             raise ValueError("a sweep needs at least one seed")
         from memkit.validate import check_count, check_number
         for s in self.sizes:
-            if s is not None:
+            if s is not None and not isinstance(s, float):
                 check_count("sizes", s)
         for s in self.seeds:
             check_count("seeds", s, minimum=0)
@@ -220,6 +223,11 @@ class Point:
 # ---------------------------------------------------------------------------- presets
 _MARKOV_ALL = 20000 - 256
 
+def _paper_fractions() -> tuple:
+    from uddm.data import PAPER_FRACTIONS
+    return tuple(float(f) for f in PAPER_FRACTIONS)
+
+
 PRESETS: dict[str, SweepConfig] = {
     # What the tests run (about two minutes on 2 cores): a small Markov source (32 states,
     # 2 successors), length 16, two small models, four sizes, 400 NELBO steps.
@@ -236,21 +244,22 @@ PRESETS: dict[str, SweepConfig] = {
         name="cpu", corpus="markov", length=32, n_test=256, markov_pool=20000,
         models=("cpu-xxs", "cpu-xs"), sizes=geometric_sizes(8, _MARKOV_ALL, 8), seeds=(0,),
         loss="nelbo", steps=4000, batch_size=32, lr=3e-3, warmup=50, ema=0.99, dropout=0.0,
-        eval_batches=4, ckpt_every=500, n_refs=128, retrieval_steps=32, n_generated=128,
+        eval_batches=4, ckpt_every=500, n_refs=128, retrieval_steps=128, n_generated=128,
         generation_steps=128),
     # The paper's models on a GPU, on the paper's data: LM1B from a local copy saved with
     # `save_to_disk` (README, "Probe a published checkpoint"), bert-base-uncased (the
     # paper's runs use the lm1b-wrap data configuration, K = 30522; lm1b-gpt2 is the
     # same packing with gpt2's tokenizer.json), length 128, packed blocks, the test set
     # from LM1B's own test split, data shuffled with seed 1 as the paper's runs; the
-    # paper's optimiser and its 1M steps per point. The paper's subset grid is
-    # `uddm.data.PAPER_FRACTIONS` (fractions of the packed split); this engine takes
-    # counts, so these sizes span it geometrically (tens of blocks to millions, then
-    # the whole split); one paper point is `uddm train --fraction F --split-seed 1`.
+    # paper's optimiser and its 1M steps per point, on the paper's 54 subset fractions
+    # (`uddm.data.PAPER_FRACTIONS`, with its linear segments at small fractions). The
+    # tokenizer is bert-base-uncased because every training and evaluation script of the
+    # paper's code runs `data=lm1b-wrap` (bert-base-uncased); the paper's text says GPT-2:
+    # `--tokenizer bpe:data/gpt2/tokenizer.json` gives the text's choice, same packing.
     "paper": SweepConfig(
         name="paper", corpus="lm1b:data/lm1b", tokenizer="bpe:data/bert-base-uncased/tokenizer.json",
         split="blocks", length=128, n_test=5000, split_seed=1,
-        models=("tiny", "small", "medium"), sizes=geometric_sizes(64, 4_194_304, 17) + (None,),
+        models=("tiny", "small", "medium"), sizes=_paper_fractions(),
         seeds=(1,), loss="nelbo", steps=1_000_000, batch_size=512, lr=3e-4, warmup=2500,
         ema=0.9999, dropout=0.1, eval_batches=8, ckpt_every=5000, n_refs=256,
         retrieval_steps=128, n_generated=256, generation_steps=1000, device="cuda"),
@@ -276,9 +285,11 @@ def _train_config(cfg: SweepConfig, p: Point):
 
 def _data_spec(cfg: SweepConfig, p: Point):
     from uddm.data import DataSpec
+    frac = p.n_train if isinstance(p.n_train, float) else None
     return DataSpec(corpus=cfg.corpus, tokenizer=cfg.tokenizer, split=cfg.split,
-                    length=cfg.length, n_train=p.n_train, n_test=cfg.n_test,
-                    split_seed=cfg.split_seed, markov_pool=cfg.markov_pool)
+                    length=cfg.length, n_train=None if frac is not None else p.n_train,
+                    fraction=frac, n_test=cfg.n_test, split_seed=cfg.split_seed,
+                    markov_pool=cfg.markov_pool)
 
 
 def model_key(cfg: SweepConfig, p: Point) -> dict:
@@ -511,7 +522,7 @@ def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False
     schedule = make_schedule(ck["train_config"]["schedule"], ck["train_config"]["eps"])
     full = None
     if ds.source is None and p.n_train is not None:     # the text reference sees the whole split
-        full = build_dataset(replace(spec, n_train=None), tokenizer_dict=ck["tokenizer"]).train.numpy()
+        full = build_dataset(replace(spec, n_train=None, fraction=None), tokenizer_dict=ck["tokenizer"]).train.numpy()
     res = {"point": {"index": p.index, "model": p.model, "seed": p.seed, "size_index": p.size_index,
                      "n_train": int(ds.train.shape[0]), "n_test": int(ds.test.shape[0])},
            "params": count_parameters(model), "weights": "EMA" if cfg.use_ema else "raw"}
@@ -892,8 +903,11 @@ def write_summary(cfg: SweepConfig, results: list[dict], path) -> Path:
     return atomic_write_json(path, doc) or Path(path)
 
 
-def results_markdown(doc: dict) -> str:
-    """The tables of docs/results-uddm.md, generated from a summary (`write_summary`) document."""
+def results_markdown(doc: dict, ema: dict | None = None) -> str:
+    """The tables of docs/results-uddm.md, generated from a summary (`write_summary`) document.
+
+    `ema`: optionally the document of experiments/uddm_ema_check.py (EMA minus raw weights).
+    """
     rows = doc["rows"]
     models = [m for m in dict.fromkeys(r["model"] for r in rows)]
     sizes = sorted({r["n_train"] for r in rows})
@@ -954,5 +968,19 @@ def results_markdown(doc: dict) -> str:
         out.append("Misclassified outside the transition band: " + (
             "none." if not bad else "; ".join(f"{b['model']} n={b['n_train']} seed {b['seed']} "
                                               f"({b['truth']} called {b['verdict']})" for b in bad) + "."))
+        parts.append("\n".join(out) + "\n")
+    if ema is not None:
+        out = [f"#### EMA ({ema['ema']:g}) minus raw weights, paired on the same corrupted starts "
+               "(experiments/uddm_ema_check.py)", "",
+               "| model | n_train | test recovery t = 0.1 | test recovery t = 0.25 | "
+               "train recovery t = 0.1 | per-token entropy, generated | copies raw / EMA |",
+               "|---|---|---|---|---|---|---|"]
+        for r in ema["rows"]:
+            def d(t, s_):
+                v = r["recovery_ema_minus_raw"].get(t, {}).get(s_, [None, None])
+                return "–" if v[0] is None else f"{v[0]:+.3f} ± {v[1]:.3f}"
+            out.append(f"| {r['model']} | {r['n_train']} | {d('0.1', 'test')} | {d('0.25', 'test')} | "
+                       f"{d('0.1', 'train')} | {r['entropy_ema_minus_raw']['generated']:+.3f} | "
+                       f"{r['copies']['raw']:.2f} / {r['copies']['ema']:.2f} |")
         parts.append("\n".join(out) + "\n")
     return "\n".join(parts)
