@@ -926,6 +926,9 @@ def results_markdown(doc: dict, ema: dict | None = None) -> str:
             vals = []
             for n in sizes:
                 v = [x for x in by.get(n, []) if x is not None]
+                if v and isinstance(v[0], str):          # labels: one per seed, joined
+                    vals.append(" ".join(v))
+                    continue
                 vals.append(cell(float(np.mean(v)) if v else None, fmt))
             out.append(f"| {m} | " + " | ".join(vals) + " |")
         return "\n".join(out) + "\n"
