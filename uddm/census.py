@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CATEGORIES", "classify", "census", "valid_transitions", "nearest_hamming",
-           "splice_lengths"]
+__all__ = ["CATEGORIES", "classify", "census", "valid_transitions", "match_statistics",
+           "nearest_hamming", "splice_lengths"]
 
 CATEGORIES = ("copy", "spurious", "novel", "invalid")
 
@@ -37,29 +37,31 @@ def valid_transitions(seqs: np.ndarray, P: np.ndarray, pi: np.ndarray | None = N
     return ok
 
 
-def nearest_hamming(seqs: np.ndarray, train: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """(n,) smallest Hamming distance from each sequence to any training sequence."""
-    x, tr = np.asarray(seqs), np.asarray(train)
-    best = np.full(x.shape[0], x.shape[1], dtype=np.int64)
-    for i in range(0, tr.shape[0], chunk):
-        d = (x[:, None, :] != tr[None, i:i + chunk, :]).sum(-1)
-        best = np.minimum(best, d.min(axis=1))
-    return best
-
-
-def splice_lengths(seqs: np.ndarray, train: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """(longest prefix, longest suffix) each sequence shares with any training sequence (aligned)."""
+def match_statistics(seqs: np.ndarray, train: np.ndarray, chunk: int = 4096):
+    """One pass over the training set: (nearest Hamming distance, longest aligned prefix,
+    longest aligned suffix) that each (n, L) sequence shares with any training sequence."""
     x, tr = np.asarray(seqs), np.asarray(train)
     L = x.shape[1]
+    dist = np.full(x.shape[0], L, dtype=np.int64)
     pre = np.zeros(x.shape[0], dtype=np.int64)
     suf = np.zeros(x.shape[0], dtype=np.int64)
     for i in range(0, tr.shape[0], chunk):
         eq = x[:, None, :] == tr[None, i:i + chunk, :]              # (n, c, L)
-        p = np.where(eq.all(-1), L, np.argmin(eq, axis=-1))         # first mismatch
-        s = np.where(eq.all(-1), L, np.argmin(eq[..., ::-1], axis=-1))
-        pre = np.maximum(pre, p.max(axis=1))
-        suf = np.maximum(suf, s.max(axis=1))
-    return pre, suf
+        same = eq.all(-1)
+        dist = np.minimum(dist, (L - eq.sum(-1)).min(axis=1))
+        pre = np.maximum(pre, np.where(same, L, np.argmin(eq, axis=-1)).max(axis=1))
+        suf = np.maximum(suf, np.where(same, L, np.argmin(eq[..., ::-1], axis=-1)).max(axis=1))
+    return dist, pre, suf
+
+
+def nearest_hamming(seqs: np.ndarray, train: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """(n,) smallest Hamming distance from each sequence to any training sequence."""
+    return match_statistics(seqs, train, chunk)[0]
+
+
+def splice_lengths(seqs: np.ndarray, train: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(longest prefix, longest suffix) each sequence shares with any training sequence (aligned)."""
+    return match_statistics(seqs, train, chunk)[1:]
 
 
 def classify(seqs: np.ndarray, train: np.ndarray, source=None, radius: int | None = None,
@@ -76,8 +78,7 @@ def classify(seqs: np.ndarray, train: np.ndarray, source=None, radius: int | Non
     L = x.shape[1]
     radius = max(1, L // 8) if radius is None else int(radius)
     min_piece = max(1, L // 4) if min_piece is None else int(min_piece)
-    d = nearest_hamming(x, tr)
-    pre, suf = splice_lengths(x, tr)
+    d, pre, suf = match_statistics(x, tr)
     valid = (valid_transitions(x, source.P, getattr(source, "pi", None)) if source is not None
              else np.ones(x.shape[0], dtype=bool))
     splice = (pre >= min_piece) & (suf >= min_piece) & (pre + suf >= L)

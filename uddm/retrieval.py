@@ -16,7 +16,7 @@ import torch
 
 from memkit.protocol import Denoised
 from uddm.diffusion import forward_corrupt, make_schedule
-from uddm.sample import reverse_process, token_entropy
+from uddm.sample import reverse_process
 
 
 def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
@@ -48,12 +48,12 @@ class DiffusionRetriever:
     def __init__(self, model, schedule=None, steps: int = 128, t_start: float | None = None,
                  final: str = "ancestral", batch_size: int = 64, top_p: float | None = None,
                  grid: str = "global", entropy_at: str = "t0", perturb: bool = True):
-        from uddm.sample import FINALS, GRIDS
+        from uddm.sample import ENTROPY_AT, FINALS, GRIDS
         if final not in FINALS:
             raise ValueError(f"final must be one of {FINALS}, got {final!r}")
         if grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
-        if entropy_at not in ("t0", "t"):
+        if entropy_at not in ENTROPY_AT:
             raise ValueError(f"entropy_at must be 't0' or 't', got {entropy_at!r}")
         self.model = model
         self.schedule = schedule if schedule is not None else make_schedule()
@@ -90,12 +90,9 @@ class DiffusionRetriever:
         z = torch.as_tensor(np.asarray(corrupted), dtype=torch.long, device=self.device)
         tokens, ent = [], []
         for i in range(0, z.shape[0], self.batch_size):
-            zb = z[i:i + self.batch_size]
-            out = reverse_process(self.model, self.schedule, zb, t_start, self.steps,
-                                  dynamics=mode, final=self.final, top_p=self.top_p, generator=g,
-                                  grid=self.grid, entropy=self.entropy_at == "t0")
-            if self.entropy_at == "t":
-                out.entropy = token_entropy(self.model, zb, self.schedule, t_start)
+            out = reverse_process(self.model, self.schedule, z[i:i + self.batch_size], t_start,
+                                  self.steps, dynamics=mode, final=self.final, top_p=self.top_p,
+                                  generator=g, grid=self.grid, entropy_at=self.entropy_at)
             tokens.append(out.tokens.cpu())
             ent.append(out.entropy.cpu())
         return Denoised(torch.cat(tokens).numpy(), torch.cat(ent).double().numpy(), {})

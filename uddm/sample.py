@@ -33,9 +33,11 @@ import torch.nn.functional as F
 from uddm.diffusion import forward_corrupt, reverse_posterior
 from uddm.measures import recovery_rate, token_entropy_from_logits, unstable_rate
 
-__all__ = ["SampleResult", "nucleus_filter", "prediction_logits", "predict", "reverse_process",
-           "generate", "retrieve", "token_entropy", "RetrievalResult", "time_grid", "GRIDS",
-           "FINALS", "T0"]
+ENTROPY_AT = ("t0", "t")
+
+__all__ = ["ENTROPY_AT", "SampleResult", "nucleus_filter", "prediction_logits", "predict",
+           "reverse_process", "generate", "retrieve", "token_entropy", "RetrievalResult",
+           "time_grid", "GRIDS", "FINALS", "T0"]
 
 T0 = 1e-5
 GRIDS = ("global", "local")
@@ -186,14 +188,19 @@ def time_grid(t_start: float, steps: int, t0: float = T0, grid: str = "global") 
 def reverse_process(model, schedule, z_start: torch.Tensor, t_start: float, steps: int,
                     dynamics: str = "ancestral", final: str = "ancestral", t0: float = T0,
                     top_p: float | None = None, generator: torch.Generator | None = None,
-                    entropy: bool = True, grid: str = "global") -> SampleResult:
+                    entropy: bool = True, grid: str = "global",
+                    entropy_at: str = "t0") -> SampleResult:
     """Run p_theta from z_start at t_start down to t0 on `time_grid`, then a final step.
 
     steps : the grid size (global grid: steps on [t0, 1], so about steps * t_start are
         taken from t_start; local grid: exactly `steps`).
     final : "ancestral" (posterior step to alpha_s = 1, the paper's) or "greedy" (argmax
         of x_theta at t0).
+    entropy_at : "t0" (eq. 13 of x_theta at t0 on the final tokens, the paper's code) or
+        "t" (eq. 13 of x_theta at the start state z_start and time t_start).
     """
+    if entropy_at not in ENTROPY_AT:
+        raise ValueError(f"entropy_at must be 't0' or 't', got {entropy_at!r}")
     if dynamics not in ("ancestral", "greedy"):
         raise ValueError(f"dynamics must be 'ancestral' or 'greedy', got {dynamics!r}")
     if final not in FINALS:
@@ -213,7 +220,10 @@ def reverse_process(model, schedule, z_start: torch.Tensor, t_start: float, step
             x = _x_theta(model, z, ts[-1], schedule, top_p)
             post = reverse_posterior(z, x, schedule.alpha(ts[-1]), 1.0)
             z = _draw(post, greedy, generator)
-    H = token_entropy(model, z, schedule, t0) if entropy else None
+    H = None
+    if entropy:
+        H = (token_entropy(model, z, schedule, t0) if entropy_at == "t0"
+             else token_entropy(model, z_start, schedule, t_start))
     return SampleResult(tokens=z, entropy=H, start=z_start)
 
 
@@ -251,8 +261,6 @@ def retrieve(model, schedule, reference: torch.Tensor, t: float, steps: int = 12
     start). Recovery (eq. 12) and the unstable rate ignore pad positions when `pad_id`
     is given.
     """
-    if entropy_at not in ("t0", "t"):
-        raise ValueError(f"entropy_at must be 't0' or 't', got {entropy_at!r}")
     if not 0.0 < t <= 1.0:
         raise ValueError(f"corruption time t must be in (0, 1], got {t}")
     if reference.shape[1] > model.config.length:
@@ -268,11 +276,8 @@ def retrieve(model, schedule, reference: torch.Tensor, t: float, steps: int = 12
     for i in range(0, reference.shape[0], batch_size):
         x = reference[i:i + batch_size]
         z = forward_corrupt(x, alpha, K, generator) if perturb else x.clone()
-        out = reverse_process(model, schedule, z, t_start, steps, dynamics=dynamics,
-                              final=final, generator=generator, entropy=entropy_at == "t0", **kw)
-        if entropy_at == "t":
-            out.entropy = token_entropy(model, z, schedule, t_start)
-        parts.append(out)
+        parts.append(reverse_process(model, schedule, z, t_start, steps, dynamics=dynamics,
+                                     final=final, generator=generator, entropy_at=entropy_at, **kw))
     tokens = torch.cat([p.tokens for p in parts])
     start = torch.cat([p.start for p in parts])
     ent = torch.cat([p.entropy for p in parts]) if parts[0].entropy is not None else None
