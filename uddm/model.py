@@ -7,7 +7,7 @@
     final: modulate(LN(x), shift, scale) -> Linear(d, K)  -> logits (B, L, K)
 
 No absolute positions: rotary embedding (rotate-half, base 10000) on q and k; non-causal
-attention through torch's fused `scaled_dot_product_attention`. LayerNorms have no bias
+attention (`attention`: torch's fused kernel on CUDA, the explicit formula on the CPU). LayerNorms have no bias
 and run in float32. The adaLN modulations and the output layer are zero-initialised, so
 the output is exactly uniform at initialisation. Module and parameter names follow the
 DUO code base, so its checkpoints load with the prefix `backbone.` stripped
@@ -142,6 +142,20 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x2, x1), dim=-1)
 
 
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Non-causal attention softmax(q k^T / sqrt(hd)) v; q, k, v: (B, H, L, hd) -> (B, H, L, hd).
+
+    CUDA runs torch's fused `scaled_dot_product_attention` (flash). The CPU runs the
+    explicit formula: at the CPU models' sizes (L <= 64, hd <= 32) it is as fast, and it
+    does not depend on the CPU flash kernel, whose results have depended on the input
+    strides (pytorch/pytorch#187506) and on the instruction set it dispatches to.
+    """
+    if q.is_cuda:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=False)
+    scores = torch.matmul(q, k.transpose(-1, -2)) * (q.shape[-1] ** -0.5)   # (B, H, L, L)
+    return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+
 def apply_rotary(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
     """q, k: (..., L, D); cos, sin: (L, D). Rotate-half form: x cos + rotate_half(x) sin."""
     cos = cos.to(q.dtype)
@@ -220,8 +234,7 @@ class DDiTBlock(nn.Module):
         cos, sin = rotary
         qk = torch.addcmul(qkv[:2] * cos.to(qkv.dtype), rotate_half(qkv[:2]), sin.to(qkv.dtype))
         q, k, v = qk[0], qk[1], qkv[2]
-        a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.0, is_causal=False)
-        a = a.transpose(1, 2).reshape(B, L, D)
+        a = attention(q, k, v).transpose(1, 2).reshape(B, L, D)     # (B, L, D)
         x = x + self.dropout1(gate_msa * self.attn_out(a))
         h = modulate(self.norm2(x), shift_mlp, scale_mlp).to(x.dtype)
         x = x + self.dropout2(gate_mlp * self.mlp(h))
