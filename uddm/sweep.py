@@ -297,6 +297,8 @@ def model_key(cfg: SweepConfig, p: Point) -> dict:
     tc = _train_config(cfg, p).to_dict()
     for k in ("progress", "device", "ckpt_every"):
         tc.pop(k)
+    if not tc["fused_adam"]:
+        tc.pop("fused_adam")     # keys written before the option existed stay valid
     return {"kind": "uddm-sweep-model", "train": tc, "data": _data_spec(cfg, p).to_dict()}
 
 

@@ -57,6 +57,7 @@ class TrainConfig:
     betas: tuple = (0.9, 0.999)
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    fused_adam: bool = False            # AdamW's fused kernel (CPU and CUDA): faster, same maths
     ema: float = 0.999
     seed: int = 0
     eval_every: int = 0                 # 0: only at the end
@@ -470,7 +471,8 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
     ema_model = DiT(model_cfg).to(device)     # built before any RNG state is restored
     ema = EMA(model, cfg.ema)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas),
-                            weight_decay=cfg.weight_decay)
+                            weight_decay=cfg.weight_decay,
+                            **({"fused": True} if cfg.fused_adam else {}))
     gens = {"data": torch.Generator().manual_seed(cfg.seed),
             "noise": torch.Generator().manual_seed(cfg.seed + 1_000_003)}
     schedule = make_schedule(cfg.schedule, cfg.eps)
