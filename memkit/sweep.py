@@ -288,7 +288,7 @@ class UnitLock:
                 os.unlink(self.path)
 
     def __enter__(self) -> "UnitLock":
-        if not self.acquire():
+        if not self.held and not self.acquire():
             o = self.owner or {}
             raise RuntimeError(f"{self.path} is locked by pid {o.get('pid')} on {o.get('host')}")
         return self
@@ -569,12 +569,15 @@ def _portable(fn: Callable) -> Callable:
     """`fn` in a form a spawned worker can unpickle (see `_ScriptFunction`)."""
     if isinstance(fn, functools.partial):
         return functools.partial(_portable(fn.func), *fn.args, **fn.keywords)
+    namespace = getattr(fn, "__globals__", {})        # the function's module, registered or not
+    if namespace.get("__name__") == "__main__" and not namespace.get("__file__"):
+        raise ValueError(f"workers need the units' functions in a file (a module or a script), "
+                         f"not defined interactively: {fn!r}")
     try:
         pickle.dumps(fn)
         return fn
     except (pickle.PicklingError, AttributeError, TypeError):
         pass
-    namespace = getattr(fn, "__globals__", {})        # the function's module, registered or not
     path, name = namespace.get("__file__"), getattr(fn, "__qualname__", "")
     if path and name and "." not in name and namespace.get(name) is fn:
         return _ScriptFunction(path, name)
@@ -643,8 +646,10 @@ def _run_workers(units: Sequence[Unit], todo: list, cache: ResultCache, k: int, 
                         pool.drain(q)
                         if p.pid not in pool.done:    # died without saying goodbye
                             pool.done.add(p.pid)
-                            pool.fail(RuntimeError(f"a sweep worker (pid {p.pid}) died with "
-                                                   f"exit code {p.exitcode}"))
+                            pool.fail(RuntimeError(
+                                f"a sweep worker (pid {p.pid}) died with exit code {p.exitcode} "
+                                f"(its output above says why; a script starting workers needs "
+                                f"`if __name__ == \"__main__\":` around its main code)"))
     finally:
         stop.set()
         pool.wind_down(procs, q, grace=2.0)          # they stop after their current unit...
