@@ -56,7 +56,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -80,7 +80,8 @@ class Unit:
 
     `key` is the cache key: a JSON-able configuration holding everything the result
     depends on (`config_hash(key)` names the result file and the lock). The result must
-    be JSON-able (numpy scalars and arrays are converted). `label` is shown by progress.
+    be JSON-able and not None (numpy scalars and arrays are converted); it is returned
+    as the cache file holds it. `label` is shown by the progress bar.
     """
 
     key: Any
@@ -355,7 +356,6 @@ class SweepRun:
     missing: int = 0
     shard: tuple | None = None
     seconds: float = 0.0
-    took_over: list = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -380,7 +380,7 @@ class _Tally:
 
     def __init__(self, desc: str, total: int, unit: str):
         self.desc, self.total, self.unit = desc, total, unit
-        self.done = self.computed = self.cached = self.by_others = 0
+        self.done = self.computed = self.cached = 0
         self.locked: set = set()
         self.t0 = time.monotonic()
 
@@ -444,6 +444,9 @@ def run(units: Iterable[Unit], cache: ResultCache | str | os.PathLike, *,
             tally.computed += 1
         elif source == "other":
             out.by_others += 1
+        else:
+            out.cached += 1
+            tally.cached += i in mine_set
         if i in mine_set:
             tally.done += 1
             bar.update(1, **({"last": units[i].label} if units[i].label else {}))
@@ -454,8 +457,6 @@ def run(units: Iterable[Unit], cache: ResultCache | str | os.PathLike, *,
         for i in unique:                       # resume: what is there is read, not computed
             r = cache.get(units[i].key)
             if r is not None:
-                out.cached += 1
-                tally.cached += 1
                 record(i, r, "cache")
         todo = [i for i in mine if out.results[i] is None]
         lock_args = (stale_after, heartbeat)
@@ -491,12 +492,10 @@ def run(units: Iterable[Unit], cache: ResultCache | str | os.PathLike, *,
         bar.close()
     for i, h in enumerate(hashes):             # repeats share their first listing's result
         j = first[h]
-        if j != i:
+        if j != i and out.results[j] is not None:
             out.results[i] = out.results[j]
-            if out.results[j] is not None:
-                out.repeats += 1
-    out.missing = sum(1 for i in unique if out.results[i] is None)
-    out.missing += sum(1 for i, h in enumerate(hashes) if first[h] != i and out.results[i] is None)
+            out.repeats += 1
+    out.missing = sum(r is None for r in out.results)
     out.seconds = time.monotonic() - t_start
     return out
 

@@ -188,6 +188,26 @@ def test_a_stale_lock_is_taken_over(tmp_path, kind):
     assert len(sh.computed_log(log)) == 3
 
 
+def test_a_process_killed_mid_unit_leaves_a_lock_the_next_run_takes_over(tmp_path):
+    """SIGKILL inside a unit: no result, a lock with a dead pid; the next run takes it
+    over at once (same host) and computes the unit."""
+    cache, log = tmp_path / "c", tmp_path / "log"
+    p = subprocess.Popen([sys.executable, str(HELPER), "--cache", str(cache), "--n", "1", "--sleep", "30",
+                          "--log", str(log)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        t0 = time.monotonic()
+        while not list(cache.glob("*.lock")) and time.monotonic() - t0 < 30:
+            time.sleep(0.05)
+    finally:
+        p.kill()
+        p.wait()
+    [lock] = list(cache.glob("*.lock"))
+    assert sweep.read_lock(lock)["pid"] == p.pid
+    r = sweep.run(sh.units(1, log=str(log)), cache, progress=False, poll=0.05, timeout=10)
+    assert r.computed == 1 and not lock.exists()
+    assert [pid for _, pid in sh.computed_log(log)] == [p.pid, os.getpid()]
+
+
 def test_a_live_lock_is_respected_and_waited_for(tmp_path):
     log = tmp_path / "log"
     units = sh.units(4, log=str(log))
