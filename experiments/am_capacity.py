@@ -15,7 +15,9 @@ for each row (N -> inf). Finite N blurs both edges.
     python experiments/am_capacity.py            # default settings (a few minutes)
     python experiments/am_capacity.py --quick    # small sizes (seconds; the tests)
 
-Every (rule, N, load, seed) point is cached under --cache by its configuration.
+Every (rule, N, load, seed) point is a unit of `memkit.sweep`, cached under --cache by its
+configuration: `--workers k` computes them in k processes, `--shard i/n` one shard of a
+job array (docs/sweeps.md).
 """
 from __future__ import annotations
 
@@ -27,15 +29,15 @@ from pathlib import Path
 
 import click
 import numpy as np
-from tqdm.auto import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import amsim  # noqa: E402
-from memkit.cache import ResultCache  # noqa: E402
-from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings  # noqa: E402
+from memkit import sweep  # noqa: E402
+from memkit.cli import (OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings,  # noqa: E402
+                        sweep_options)
 from memkit.io import check_outputs  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
@@ -185,9 +187,10 @@ def draw(res, s, out):
               show_default=True)
 @click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run; options given "
               "on the command line are honoured")
+@sweep_options
 @one_line_errors
 def main(hebb_sizes, hebb_loads, pl_sizes, pl_loads, pl_iters, refs, min_refs, flip, max_sweeps, seed, out,
-         cache, quick):
+         cache, quick, shard, workers):
     """Retrieval overlap vs load for Hebb (AGS curve) and PL (Gardner limit) at several N."""
     from amsim._validate import check_couplings_memory
     from memkit.validate import check_count, check_number
@@ -232,12 +235,16 @@ def main(hebb_sizes, hebb_loads, pl_sizes, pl_loads, pl_iters, refs, min_refs, f
                     tasks.append(((rule, N, a), cfg))
     # cheap points first: order by the cost of a PL step ~ P N^2
     tasks.sort(key=lambda t: (t[1]["rule"] == "pl", t[1]["N"] ** 2 * t[1]["alpha"]))
-    cc = ResultCache(cache)
-    raw = {}
     t0 = time.perf_counter()
-    for key, cfg in tqdm(tasks, desc=NAME, unit="point"):
-        raw.setdefault(key, []).append(cc.compute(cfg, lambda: unit_point(cfg)))
-    click.echo(f"{NAME}: {len(tasks)} points, {cc.hits} from the cache, {cc.computed} computed "
+    run = sweep.run([sweep.Unit(cfg, unit_point, (cfg,)) for _, cfg in tasks], cache, shard=shard,
+                    workers=workers, desc=NAME, unit_name="point")
+    if not run.complete:
+        click.echo(f"{NAME}: {run.summary()}; run without --shard to draw the figure")
+        return
+    raw = {}
+    for (key, _), r in zip(tasks, run.results):
+        raw.setdefault(key, []).append(r)
+    click.echo(f"{NAME}: {len(tasks)} points, {run.read} from the cache, {run.computed} computed "
                f"in {time.perf_counter() - t0:.1f} s; drawing into {out}")
     res = {}
     for key, pts in raw.items():

@@ -32,7 +32,9 @@ Figures (PNG + JSON with the same basename, in --out):
 
 Every (model, P, seed) unit is cached (trained network as .npz, measurements as
 JSON, both named by the configuration hash) in --cache, so an interrupted run
-resumes and a repeated run only redraws the figures.
+resumes and a repeated run only redraws the figures. The units run through
+`memkit.sweep`: `--workers k` computes them in k processes, `--shard i/n` one shard of
+a job array on a shared cache (docs/sweeps.md).
 
     python experiments/am_generalization.py              # defaults (minutes)
     python experiments/am_generalization.py --quick      # small sizes (seconds)
@@ -53,8 +55,8 @@ import numpy as np  # noqa: E402
 
 import amsim  # noqa: E402
 from amsim.learning import lipschitz_bound  # noqa: E402
-from memkit.cache import ResultCache  # noqa: E402
-from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list  # noqa: E402
+from memkit import sweep  # noqa: E402
+from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, sweep_options  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 from memkit.io import config_hash  # noqa: E402
 
@@ -540,16 +542,12 @@ def fig_archetypes(plt, agg, s, extra, path):
 
 
 # ----------------------------------------------------------------------------- sweep
-def run_sweep(units, cache, cache_dir, desc):
-    from tqdm.auto import tqdm
-
-    results, hits = {}, 0
-    for cfg in tqdm(units, desc=desc, unit="unit"):
-        if cfg in cache:
-            hits += 1
-        res = cache.compute(cfg, lambda cfg=cfg: measure(cfg, cache_dir))
-        results.setdefault(cfg["P"], []).append(res)
-    return results, hits
+def by_P(units, results):
+    """{P: [result of each seed]} of one data model's units."""
+    out = {}
+    for cfg, res in zip(units, results):
+        out.setdefault(cfg["P"], []).append(res)
+    return out
 
 
 def _floats(text, name):
@@ -581,9 +579,10 @@ def _floats(text, name):
               default=str(_ROOT / "cache" / "am_generalization"), show_default=True)
 @click.option("--quick", is_flag=True, help="small sizes (what the tests run; seconds); options given "
               "on the command line are honoured")
+@sweep_options
 @one_line_errors
 def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, schedule, l2, refs, trials,
-         starts, model, out, cache_dir, quick):
+         starts, model, out, cache_dir, quick, shard, workers):
     """Memorisation to generalisation in a PL-trained associative memory (D'Amico et al. 2026)."""
     base = dict(QUICK if quick else DEFAULTS)
     given = dict(n=n, alpha_d=alpha_d, features_per_example=L, alphas=alphas, archetypes=K, quality=quality,
@@ -615,20 +614,28 @@ def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, s
     Ms = sorted({int(m) for m in _floats(o["per_archetype"], "--per-archetype")})
     fractions = np.round(np.arange(0.0, o["max_fraction"] + 1e-9, o["fraction_step"]), 6).tolist()
     out, cache_dir = Path(out), Path(cache_dir)
-    cache = ResultCache(cache_dir)
     common = dict(N=N, beta=o["beta"], steps=o["steps"], schedule=o["schedule"], l2=o["l2"], refs=o["refs"],
                   trials=o["trials"], fractions=fractions, starts=o["starts"], n_entropy=o["n_entropy"],
                   version=VERSION)
-    settings, aggs, hits_total, n_units = {}, {}, 0, 0
+    feature_units = [dict(common, model="features", D=D, L=o["features_per_example"], P=P, seed=seed)
+                     for P in Ps for seed in range(o["seeds"])] if model in ("features", "both") else []
+    archetype_units = [dict(common, model="archetypes", K=o["archetypes"], r=o["quality"], M=M,
+                            P=o["archetypes"] * M, seed=seed)
+                       for M in Ms for seed in range(o["seeds"])] if model in ("archetypes", "both") else []
     t0 = time.perf_counter()
+    run = sweep.run([sweep.Unit(cfg, measure, (cfg, cache_dir)) for cfg in feature_units + archetype_units],
+                    cache_dir, shard=shard, workers=workers, desc="am_generalization")
+    if not run.complete:
+        click.echo(f"am_generalization: {run.summary()}; run without --shard to draw the figures")
+        return
+    hits_total, n_units = run.read, len(run.results)
+    settings, aggs = {}, {}
     plt = use_agg()
-    if model in ("features", "both"):
+    if feature_units:
         s = dict(N=N, D=D, L=o["features_per_example"], alphas=[P / N for P in Ps], Ps=Ps, beta=o["beta"],
                  steps=o["steps"], schedule=o["schedule"], l2=o["l2"], seeds=o["seeds"], refs=o["refs"],
                  trials=o["trials"], starts=o["starts"], n_entropy=o["n_entropy"], threshold=THRESHOLD)
-        units = [dict(common, model="features", D=D, L=s["L"], P=P, seed=seed) for P in Ps for seed in range(o["seeds"])]
-        results, hits = run_sweep(units, cache, cache_dir, "random features")
-        hits_total, n_units = hits_total + hits, n_units + len(units)
+        results = by_P(feature_units, run.results[:len(feature_units)])
         agg = aggregate(results, Ps, fractions, o["probe"])
         three = _three_P(Ps, agg["transition_P"])
         roles = ["memorising", f"transition ({agg['transition_rule']})" if agg["transition_P"] is not None
@@ -653,15 +660,12 @@ def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, s
         save_data(out / "am_generalization_census.json",
                   {"settings": s, "P": Ps, "markers": agg["markers"], "census": agg["census"],
                    "n_distinct_mean": agg["census"]["n_distinct_mean"]})
-    if model in ("archetypes", "both"):
+    if archetype_units:
         Pa = [o["archetypes"] * M for M in Ms]
         s = dict(N=N, K=o["archetypes"], r=o["quality"], Ms=Ms, Ps=Pa, beta=o["beta"], steps=o["steps"],
                  schedule=o["schedule"], l2=o["l2"], seeds=o["seeds"], refs=o["refs"], trials=o["trials"],
                  starts=o["starts"], n_entropy=o["n_entropy"], threshold=THRESHOLD)
-        units = [dict(common, model="archetypes", K=s["K"], r=s["r"], M=M, P=s["K"] * M, seed=seed)
-                 for M in Ms for seed in range(o["seeds"])]
-        results, hits = run_sweep(units, cache, cache_dir, "archetypes")
-        hits_total, n_units = hits_total + hits, n_units + len(units)
+        results = by_P(archetype_units, run.results[len(feature_units):])
         agg = aggregate(results, Pa, fractions, o["probe"])
         extra = {}
         for name in ("training", "test"):

@@ -23,8 +23,10 @@ Figures (each PNG has a JSON file with the same basename holding the plotted num
     perceptron_margin_basins.png        basins of Hebb and PL networks; radius vs margin
 
 Every unit of work (one trained network with its measurements, one max-margin solve,
-one separability test, one Hebbian basin curve) is cached under --cache by its
-configuration, so an interrupted run resumes and a repeated run only redraws.
+one separability test, one Hebbian basin curve) is a unit of `memkit.sweep`, cached under
+--cache by its configuration, so an interrupted run resumes and a repeated run only
+redraws; `--workers k` computes them in k processes, `--shard i/n` one shard of a job
+array (docs/sweeps.md).
 
     python experiments/perceptron_margin.py            # default settings (a few minutes)
     python experiments/perceptron_margin.py --quick    # small sizes (seconds; the tests)
@@ -40,15 +42,15 @@ from pathlib import Path
 import click
 import numpy as np
 from scipy import special, stats
-from tqdm.auto import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a file from anywhere
     sys.path.insert(0, str(ROOT))
 
 import amsim  # noqa: E402
-from memkit.cache import ResultCache  # noqa: E402
-from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings  # noqa: E402
+from memkit import sweep  # noqa: E402
+from memkit.cli import (OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings,  # noqa: E402
+                        sweep_options)
 from memkit.io import check_outputs  # noqa: E402
 from memkit.figures import FIGURES, save_data, save_figure, use_agg  # noqa: E402
 
@@ -254,6 +256,11 @@ def unit_hebb(cfg):
 
 
 UNITS = {"train": unit_train, "maxmargin": unit_maxmargin, "separable": unit_separable, "hebb": unit_hebb}
+
+
+def compute_unit(kind, cfg):
+    """One unit of the sweep (a module-level function, so that --workers can run it)."""
+    return UNITS[kind](cfg)
 
 
 # ------------------------------------------------------------------ theory
@@ -669,9 +676,10 @@ def parse_list(text, typ=float):
               show_default=True)
 @click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run; options given "
               "on the command line are honoured")
+@sweep_options
 @one_line_errors
 def main(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads, rows_per_point, sep_rows,
-         basin_loads, n_refs, n_trials, seed, out, cache, quick):
+         basin_loads, n_refs, n_trials, seed, out, cache, quick, shard, workers):
     """Perceptron view of pseudo-likelihood: margins, capacity, gradient terms, stabilities, basins."""
     from amsim._validate import check_couplings_memory
     from memkit.validate import check_count, check_number
@@ -746,12 +754,16 @@ def main(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads
                 tasks.append((("sep", (n, a, k)), "separable",
                               dict(common, N=n, alpha=a, seed=seed + k, rows=min(n, 50))))
     # cheap units first so that a first look comes quickly; the AdaTron near alpha = 2 last
-    cc = ResultCache(cache)
-    res = {"train": {}, "hebb": {}, "mm": {}, "cap": {}, "sep": {}}
     t0 = time.perf_counter()
-    for (group, key), kind, cfg in tqdm(tasks, desc=NAME, unit="unit"):
-        res[group][key] = cc.compute(dict(cfg, kind=kind), lambda: UNITS[kind](cfg))
-    click.echo(f"{NAME}: {len(tasks)} units, {cc.hits} from the cache, {cc.computed} computed "
+    run = sweep.run([sweep.Unit(dict(cfg, kind=kind), compute_unit, (kind, cfg)) for _, kind, cfg in tasks],
+                    cache, shard=shard, workers=workers, desc=NAME)
+    if not run.complete:
+        click.echo(f"{NAME}: {run.summary()}; run without --shard to draw the figures")
+        return
+    res = {"train": {}, "hebb": {}, "mm": {}, "cap": {}, "sep": {}}
+    for ((group, key), _, _), r in zip(tasks, run.results):
+        res[group][key] = r
+    click.echo(f"{NAME}: {len(tasks)} units, {run.read} from the cache, {run.computed} computed "
                f"in {time.perf_counter() - t0:.1f} s; drawing figures into {out}")
     out.mkdir(parents=True, exist_ok=True)
     fig_training(res, s, out)

@@ -1,5 +1,6 @@
 """Shared pieces of the two simulators: atomic files, configuration hashes,
-entropy and recovery measures, and command-line error handling.
+entropy and recovery measures, command-line error handling, and the one sweep
+engine (`memkit.sweep`: cached units, locks, shards, workers; `memkit.progress`).
 
 `amsim` (binary associative memories) and `uddm` (uniform-state discrete
 diffusion) both import from here, so each idea lives in one place.

@@ -3,8 +3,11 @@
 Each unit of work (one trained model, one measured point) is stored as one
 file named by the hash of its configuration. A sweep asks the cache for every
 point; points already on disk are read back, the others are computed and
-written atomically, so an interrupted sweep loses at most the unit in flight
-and a cluster's job array can fill one shared cache from many machines.
+written atomically, so an interrupted sweep loses at most the unit in flight.
+
+This is the storage only. Sweeps run through `memkit.sweep`, which adds what
+several processes sharing one cache need (a lock per unit in flight, shards for
+job arrays, local workers); `ResultCache.compute` is the single-process shortcut.
 """
 from __future__ import annotations
 

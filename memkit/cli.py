@@ -101,3 +101,36 @@ def quick_settings(quick: bool, values: dict, quick_values: dict) -> dict:
         if not given:
             out[name] = v
     return out
+
+
+class ShardParam(click.ParamType):
+    """`--shard i/n`: shard i of n (1 <= i <= n), parsed to (i, n) by `memkit.sweep.parse_shard`."""
+
+    name = "i/n"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, tuple):
+            return value
+        from memkit.sweep import parse_shard
+        try:
+            return parse_shard(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def sweep_options(func: Callable) -> Callable:
+    """The options every sweep command shares: `--shard i/n` and `--workers k`.
+
+    The command receives `shard` ((i, n) or None) and `workers` (an int >= 1) and hands
+    them to `memkit.sweep.run`. A bad value is one line naming it, exit 2.
+    """
+    func = click.option(
+        "--workers", type=click.IntRange(min=1), default=1, show_default=True,
+        help="Single-threaded worker processes on this machine (e.g. one per core); "
+             "results are those of a serial run.")(func)
+    func = click.option(
+        "--shard", type=ShardParam(), default=None,
+        help="Compute only shard i of n (1 <= i <= n; e.g. $SLURM_ARRAY_TASK_ID/"
+             "$SLURM_ARRAY_TASK_COUNT) into the shared cache; other shards' results are "
+             "read if there (docs/sweeps.md).")(func)
+    return func

@@ -79,3 +79,19 @@ def test_second_run_is_a_pure_cache_hit(quick_run):
     assert {p.name: p.stat().st_mtime_ns for p in quick_run["cache"].iterdir()} == quick_run["mtimes"]
     assert (quick_run["out"] / "am_capacity.json").read_text() == quick_run["text1"]
     assert quick_run["t_second"] < quick_run["t_first"]
+
+
+def test_shards_and_workers_give_the_same_figure_data(quick_run, tmp_path):
+    """--shard 1/2 with two workers, then --shard 2/2, on one cache: the second shard
+    finds the first's results and draws; the numbers are those of the serial run."""
+    mod = load_script("am_capacity")
+    out, cache = tmp_path / "figures", tmp_path / "cache"
+    args = ["--quick", "--out", str(out), "--cache", str(cache)]
+    first = CliRunner().invoke(mod.main, args + ["--shard", "1/2", "--workers", "2"])
+    assert first.exit_code == 0, first.output
+    assert "shard 1/2" in first.output and "run without --shard" in first.output
+    assert not (out / "am_capacity.json").exists()
+    second = CliRunner().invoke(mod.main, args + ["--shard", "2/2"])
+    assert second.exit_code == 0, second.output
+    assert (out / "am_capacity.json").read_text() == quick_run["text1"]
+    assert {p.name for p in cache.iterdir()} == set(quick_run["mtimes"])

@@ -240,3 +240,42 @@ def test_half_trained_checkpoint_resumes_exactly(tmp_path):
     assert ckb["step"] == 6
     for a, b in zip(ma.state_dict().values(), mb.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+TINY = SweepConfig(name="tiny", corpus="markov:16:3", length=8, n_test=8, markov_pool=200,
+                   models=("cpu-xxs",), sizes=(12, 48), seeds=(0, 1), steps=6, batch_size=4, warmup=2,
+                   ckpt_every=3, eval_batches=1, n_refs=8, retrieval_steps=8, n_generated=8,
+                   generation_steps=8, nelbo_batches=1, exp1_levels=(0.25,), exp2_times=(0.1, 0.25))
+
+
+def _untimed(obj):
+    if isinstance(obj, dict):
+        return {k: _untimed(v) for k, v in obj.items() if not k.endswith("seconds")}
+    if isinstance(obj, list):
+        return [_untimed(v) for v in obj]
+    return obj
+
+
+def test_sweep_run_shards_and_workers_give_the_serial_numbers(tmp_path, monkeypatch):
+    """`uddm sweep run --shard i/n --workers k` on one cache: the shards fill it, the
+    assembling run computes nothing, and every number equals a serial run's."""
+    from uddm.sweep import run_units
+    monkeypatch.setitem(PRESETS, "tiny", TINY)
+    cache = tmp_path / "shared"
+    base = ["sweep", "run", "--preset", "tiny", "--cache", str(cache), "--no-progress"]
+    r = CliRunner().invoke(uddm_main, base + ["--shard", "1/2", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert "shard 1/2" in r.output and "of other shards missing" in r.output
+    r = CliRunner().invoke(uddm_main, base + ["--shard", "2/2"])
+    assert r.exit_code == 0 and "shard 2/2, 0 units of other shards missing" in r.output, r.output
+    r = CliRunner().invoke(uddm_main, base)
+    assert r.exit_code == 0 and "6 units: 0 computed, 6 from the cache" in r.output, r.output
+    assert "exact model: bayes n_train=12" in r.output
+    serial = run_units(TINY, tmp_path / "serial", exact=True, progress=False)
+    assert serial.computed == 6
+    assert _untimed(run_units(TINY, cache, exact=True, progress=False).results) == _untimed(serial.results)
+    names = {p.relative_to(cache) for p in cache.rglob("*") if p.is_file()}
+    assert names == {p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file()}
+    assert not [n for n in names if n.suffix == ".lock"]
+    r = CliRunner().invoke(uddm_main, base + ["--shard", "0/2"])
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "0/2" in r.stderr, r.output

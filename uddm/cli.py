@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import torch
 
-from memkit.cli import OneLineErrorGroup, UserError, one_line_errors
+from memkit.cli import OneLineErrorGroup, UserError, one_line_errors, sweep_options
 from memkit.io import check_outputs
 from memkit.validate import check_count, check_number
 
@@ -473,10 +473,13 @@ def sweep():
     \b
     Every point (model size x training-set size x seed) is one checkpoint in the cache,
     named by the hash of its configuration, plus its measurements as JSON. Points are
-    reused, half-trained checkpoints resume, and each point can run on its own:
+    reused, half-trained checkpoints resume, a point in flight is locked (processes
+    sharing a cache never train the same point), and each point can run on its own:
       uddm sweep list  --preset cpu              # the points and what is done
-      uddm sweep train --preset cpu --point 7    # one point (e.g. a job-array task)
+      uddm sweep train --preset cpu --point 7    # one point
       uddm sweep run   --preset cpu              # every missing point, in order
+      uddm sweep run   --preset cpu --workers 2  # one single-threaded process per core
+      uddm sweep run   --preset cpu --shard 3/16 # one task of a job array (docs/sweeps.md)
     Presets: quick (tests, ~1 min), cpu (the default figures, <= 60 min on 2 cores),
     paper (tiny/small/medium on a GPU).
     """
@@ -505,8 +508,11 @@ def sweep_list(preset, cache):
     click.echo(f"{'point':>5} {'model':<8} {'n_train':>8} {'seed':>4} {'trained':>12} {'measured':>8}")
     for r in sweep_status(cfg, cache or DEFAULT_CACHE):
         n = "all" if r["n_train"] is None else r["n_train"]
+        measured = {"done": "yes", "missing": "no", "stale": "no (stale lock)"}.get(r["state"])
+        if r["state"] == "running":
+            measured = f"running (pid {r['lock']['pid']} on {r['lock']['host']})"
         click.echo(f"{r['point']:>5} {r['model']:<8} {n:>8} {r['seed']:>4} "
-                   f"{str(r['step']) + '/' + str(r['steps']):>12} {'yes' if r['measured'] else 'no':>8}")
+                   f"{str(r['step']) + '/' + str(r['steps']):>12} {measured:>8}")
 
 
 @sweep.command("train", context_settings=CONTEXT)
@@ -533,7 +539,8 @@ def _echo_point(r):
     t = r["exp2"]["times"][j]
     tr, te = r["exp2"]["train"]["recovery"]["mean"][j], r["exp2"]["test"]["recovery"]["mean"][j]
     ce = r["exp2"]["test"]["reference"]["mean"][j]
-    click.echo(f"point {p['index']}: {p['model']} n_train={p['n_train']} seed={p['seed']}: "
+    what = "exact model" if p["index"] < 0 else f"point {p['index']}"     # exact rows: -1, -2, ...
+    click.echo(f"{what}: {p['model']} n_train={p['n_train']} seed={p['seed']}: "
                f"recovery at t={t}: train {tr:.3f}, test {te:.3f}, Bayes-MAP reference {ce:.3f}; "
                f"validation NELBO {r['val_nelbo']:.4f}")
 
@@ -542,13 +549,17 @@ def _echo_point(r):
 @_PRESET
 @_CACHE
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@sweep_options
 @one_line_errors
-def sweep_run(preset, cache, no_progress):
-    """Train and measure every point of a sweep that is not in the cache yet."""
-    from uddm.sweep import DEFAULT_CACHE, run_sweep
+def sweep_run(preset, cache, no_progress, shard, workers):
+    """Train and measure every point of a sweep that is not in the cache yet, and the
+    exact model at every size (Markov corpus): all that the figure scripts read."""
+    from uddm.sweep import DEFAULT_CACHE, run_units
     cfg = _sweep_cfg(preset)
-    run_sweep(cfg, cache or DEFAULT_CACHE, progress=not no_progress,
-              callback=lambda p, r: _echo_point(r))
+    run = run_units(cfg, cache or DEFAULT_CACHE, exact=True, shard=shard, workers=workers,
+                    progress=not no_progress, callback=lambda p, r: _echo_point(r))
+    click.echo(f"uddm sweep {cfg.name}: {run.summary()}"
+               + ("" if run.complete else "; the figure scripts run once every shard is done"))
 
 
 # --------------------------------------------------------------------------- probe

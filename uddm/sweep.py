@@ -7,8 +7,13 @@ checkpoint in `<cache>/models/<hash>.pt`, named by `memkit.io.config_hash` of it
 training configuration (model, data, loss, steps, ...): a sweep reuses what is there,
 resumes a half-trained checkpoint (`uddm.train.train(resume=...)`, checkpoints are
 written every `ckpt_every` steps), and each point can be trained on its own
-(`uddm sweep train --preset cpu --point 7`), so a cluster's job array can fill one
-shared cache.
+(`uddm sweep train --preset cpu --point 7`).
+
+A point (train, then measure) is one unit of the project's sweep engine,
+`memkit.sweep` (`point_unit`, `run_units`): its measurements are the unit's result, a
+point in flight is locked, so processes sharing a cache never train the same point,
+`--workers k` runs k single-threaded processes and `--shard i/n` one task of a job
+array filling a shared cache (docs/sweeps.md).
 
 The measurements of each model (`measure_model`) go through the shared retrieval
 protocol (`memkit.protocol.run_retrieval` with `uddm.DiffusionRetriever`; the same
@@ -56,6 +61,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from memkit import sweep as engine
 from memkit.cache import ResultCache
 from memkit.figures import REPO_ROOT
 from memkit.io import atomic_write_json, config_hash
@@ -65,6 +71,7 @@ from uddm.references import BigramDenoiser, bayes_map_record, reference_denoiser
 __all__ = ["model_results", "size_colours", "legend_outside", "failed_points", "failed_note",
            "SweepConfig", "PRESETS", "get_preset", "Point", "DEFAULT_CACHE", "train_point",
            "measure_point", "measure_model", "run_point", "run_sweep", "run_exact", "sweep_status",
+           "run_units", "point_unit", "exact_unit", "compute_point",
            "BigramDenoiser", "reference_denoiser", "aggregate", "describe", "pick_regimes",
            "MEASURE_VERSION", "geometric_sizes", "figure_command", "caption", "checkpoint_path",
            "write_summary", "summary_rows", "probe_confusion", "results_markdown", "EXACT"]
@@ -317,10 +324,23 @@ def _checkpoint_step(path: Path) -> int | None:
 
 
 def train_point(cfg: SweepConfig, p: Point, cache=DEFAULT_CACHE, progress: bool = True) -> Path:
-    """Train point `p` into the cache (or finish a half-trained checkpoint); return its path."""
-    from uddm.train import train
+    """Train point `p` into the cache (or finish a half-trained checkpoint); return its path.
+
+    Training holds `models/<hash>.lock` (`memkit.sweep.UnitLock`): a process that finds
+    the model in training elsewhere waits for it instead of training it twice (two
+    measurement settings of one model, run at once).
+    """
     path = checkpoint_path(cfg, p, cache)
     step = _checkpoint_step(path)
+    if step is not None and step >= cfg.steps:
+        return path
+    with engine.wait_for_lock(engine.UnitLock(path.with_suffix(".lock"))):
+        return _train_point_locked(cfg, p, path, progress)
+
+
+def _train_point_locked(cfg: SweepConfig, p: Point, path: Path, progress: bool) -> Path:
+    from uddm.train import train
+    step = _checkpoint_step(path)             # another process may have trained it meanwhile
     if step is not None and step >= cfg.steps:
         return path
     tc = replace(_train_config(cfg, p), progress=progress)
@@ -541,18 +561,6 @@ def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False
     return res
 
 
-def run_point(cfg: SweepConfig, index: int, cache=DEFAULT_CACHE, progress: bool = True) -> dict:
-    """Train (or reuse) point `index` and return its cached measurements."""
-    p = cfg.point(index)
-    rc = ResultCache(Path(cache) / "measures")
-    key = measure_key(cfg, p)
-    hit = rc.get(key)
-    if hit is not None:
-        return hit
-    path = train_point(cfg, p, cache, progress)
-    return rc.compute(key, lambda: measure_point(cfg, p, path, progress))
-
-
 def exact_key(cfg: SweepConfig, size_index: int) -> dict:
     p = Point(-1, cfg.models[0], cfg.sizes[size_index], cfg.seeds[0], size_index)
     return {"kind": "uddm-sweep-exact", "version": MEASURE_VERSION,
@@ -580,53 +588,100 @@ def measure_exact(cfg: SweepConfig, size_index: int) -> dict:
     return res
 
 
+# ---------------------------------------------------------------------------- running
+def _measures(cache) -> ResultCache:
+    return ResultCache(Path(cache) / "measures")
+
+
+def compute_point(cfg: SweepConfig, p: Point, cache=DEFAULT_CACHE, progress: bool = True) -> dict:
+    """One unit of the sweep: train point `p` (or reuse its checkpoint), then measure it."""
+    path = train_point(cfg, p, cache, progress)
+    return measure_point(cfg, p, path, progress)
+
+
+def point_unit(cfg: SweepConfig, p: Point, cache=DEFAULT_CACHE, progress: bool = True) -> engine.Unit:
+    """Point `p` as a `memkit.sweep.Unit`: keyed by `measure_key`, its result in `<cache>/measures`."""
+    n = "all" if p.n_train is None else p.n_train
+    return engine.Unit(measure_key(cfg, p), compute_point, (cfg, p, str(cache), progress),
+                       label=f"{p.model} n={n} seed {p.seed}")
+
+
+def exact_point(cfg: SweepConfig, size_index: int) -> Point:
+    """The exact model's row at one training-set size, as a Point (index -1 - size_index)."""
+    return Point(-1 - size_index, EXACT, cfg.sizes[size_index], cfg.seeds[0], size_index)
+
+
+def exact_unit(cfg: SweepConfig, size_index: int) -> engine.Unit:
+    """The exact model at one size as a `memkit.sweep.Unit` (keyed by `exact_key`)."""
+    return engine.Unit(exact_key(cfg, size_index), measure_exact, (cfg, size_index),
+                       label=f"{EXACT} n={cfg.sizes[size_index]}")
+
+
+def _has_exact(cfg: SweepConfig) -> bool:
+    return cfg.exact and cfg.is_markov
+
+
+def run_units(cfg: SweepConfig, cache=DEFAULT_CACHE, *, exact: bool = False, shard=None,
+              workers: int = 1, progress: bool = True, callback: Callable | None = None,
+              timeout: float | None = None) -> engine.SweepRun:
+    """Every point of the sweep (and, with `exact`, the exact model at every size of a
+    Markov sweep) through `memkit.sweep.run`: read from the cache, or trained and measured
+    once by whichever process claims it; `shard` = (i, n) does one shard of a job array,
+    `workers` = k runs k single-threaded processes. `callback(point, result)` is called
+    for each result as it becomes available. Returns the `memkit.sweep.SweepRun` (results:
+    the points in order, then the exact model's sizes)."""
+    cfg.validate()
+    pts = cfg.points()
+    units = [point_unit(cfg, p, cache, progress and workers == 1) for p in pts]
+    if exact and _has_exact(cfg):
+        pts = pts + [exact_point(cfg, j) for j in range(len(cfg.sizes))]
+        units += [exact_unit(cfg, j) for j in range(len(cfg.sizes))]
+    return engine.run(units, _measures(cache), shard=shard, workers=workers, progress=progress,
+                      desc=f"uddm sweep {cfg.name}", unit_name="model", timeout=timeout,
+                      on_result=None if callback is None else lambda i, r, src: callback(pts[i], r))
+
+
+def run_point(cfg: SweepConfig, index: int, cache=DEFAULT_CACHE, progress: bool = True) -> dict:
+    """Train (or reuse) point `index` and return its cached measurements (waiting for it if
+    another process has it in flight)."""
+    p = cfg.point(index)
+    return engine.run([point_unit(cfg, p, cache, progress)], _measures(cache),
+                      progress=False).results[0]
+
+
 def run_exact(cfg: SweepConfig, cache=DEFAULT_CACHE, progress: bool = True) -> list[dict]:
     """The exact model at every size of a Markov sweep (cached); [] on text or if cfg.exact is off."""
-    if not (cfg.exact and cfg.is_markov):
+    if not _has_exact(cfg):
         return []
-    rc = ResultCache(Path(cache) / "measures")
-    out = []
-    for j in range(len(cfg.sizes)):
-        out.append(rc.compute(exact_key(cfg, j), lambda j=j: measure_exact(cfg, j)))
-    return out
+    units = [exact_unit(cfg, j) for j in range(len(cfg.sizes))]
+    return engine.run(units, _measures(cache), progress=progress, desc=f"uddm exact model {cfg.name}",
+                      unit_name="size").results
 
 
 def sweep_status(cfg: SweepConfig, cache=DEFAULT_CACHE) -> list[dict]:
-    """One row per point: what it is and whether it is trained / measured in `cache`."""
-    rc = ResultCache(Path(cache) / "measures")
+    """One row per point: what it is, whether it is trained / measured in `cache`, and
+    "state": done | running (locked by a live process; "lock" names it) | stale | missing."""
+    pts = cfg.points()
+    states = engine.status([point_unit(cfg, p, cache) for p in pts], _measures(cache))
     rows = []
-    for p in cfg.points():
+    for p, st in zip(pts, states):
         path = checkpoint_path(cfg, p, cache)
         step = _checkpoint_step(path)
         rows.append({"point": p.index, "model": p.model, "n_train": p.n_train, "seed": p.seed,
                      "checkpoint": str(path), "step": step or 0, "steps": cfg.steps,
-                     "measured": measure_key(cfg, p) in rc})
+                     "measured": st["state"] == "done", "state": st["state"], "lock": st["lock"]})
     return rows
 
 
 def run_sweep(cfg: SweepConfig, cache=DEFAULT_CACHE, progress: bool = True,
-              callback: Callable | None = None) -> list[dict]:
-    """Every point of the sweep (trained and measured once, then read from the cache)."""
-    cfg.validate()
-    pts = cfg.points()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(pts), desc=f"uddm sweep {cfg.name}", unit="model", disable=None)
-    out = []
-    try:
-        for p in pts:
-            r = run_point(cfg, p.index, cache, progress)
-            out.append(r)
-            if bar is not None:
-                bar.set_postfix(model=p.model, n=r["point"]["n_train"])
-                bar.update(1)
-            if callback is not None:
-                callback(p, r)
-    finally:
-        if bar is not None:
-            bar.close()
-    return out
+              callback: Callable | None = None, shard=None, workers: int = 1) -> list[dict]:
+    """Every point of the sweep (trained and measured once, then read from the cache).
+
+    `shard` and `workers` as in `run_units`; with a shard, points of other shards not yet
+    in the cache are None.
+    """
+    return run_units(cfg, cache, shard=shard, workers=workers, progress=progress,
+                     callback=callback).results
 
 
 # ---------------------------------------------------------------------------- for figures
@@ -775,7 +830,7 @@ def figure_command(name: str, doc: str):
             cfg = get_preset(preset)
             t0 = time.perf_counter()
             results = run_sweep(cfg, cache, progress=not no_progress)
-            results = results + run_exact(cfg, cache)
+            results = results + run_exact(cfg, cache, progress=not no_progress)
             fig, data = make(cfg, results)
             models = [r for r in results if r["point"]["model"] != EXACT]
             data = {"figure": name, "caption": describe(cfg, results), "preset": preset,

@@ -1,0 +1,167 @@
+"""Progress of long work: a bar on a terminal, a periodic one-line status in a log.
+
+tqdm draws a bar when its stream is a terminal and, with `disable=None`, nothing
+otherwise, so a job whose output goes to a file (a SLURM log, the main command piped
+into `tee`) stays silent for minutes. `StatusLine` fills that gap: while the output is
+not a terminal it prints one line every `every` seconds (30 by default) from a
+background thread, so a log shows that the job is alive and how far it is even while
+one long unit of work runs. Runs shorter than `every` print nothing extra.
+
+    with Progress(total=48, desc="uddm sweep cpu", unit="model") as bar:
+        for ...:
+            ...
+            bar.update(1)
+
+`Progress` is the usual pair (a tqdm bar, or a status line off a terminal);
+`StatusLine` alone takes any function returning the line, for loops that know more
+than a count (the sweep engine reports computed / from the cache / locked by others).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Callable, TextIO
+
+__all__ = ["STATUS_EVERY", "StatusLine", "Progress", "format_seconds", "is_terminal"]
+
+STATUS_EVERY = 30.0   # seconds between two status lines off a terminal
+
+
+def is_terminal(stream: TextIO | None = None) -> bool:
+    """Whether `stream` (default: sys.stderr) is a terminal."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):     # no isatty, or a closed stream
+        return False
+
+
+def format_seconds(seconds: float) -> str:
+    """1h02m03s, 5m12s or 12s: elapsed time at a glance."""
+    s = int(round(max(seconds, 0.0)))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}m{s:02d}s"
+    if m:
+        return f"{m}m{s:02d}s"
+    return f"{s}s"
+
+
+class StatusLine:
+    """Print `status()` as one line every `every` seconds while output is not a terminal.
+
+    Parameters
+    ----------
+    status : returns the line to print (called from the background thread; keep it cheap)
+    every : seconds between lines (default STATUS_EVERY = 30)
+    stream : where to print (default: sys.stderr when started)
+    enabled : None = only when `stream` is not a terminal (a terminal has the bar);
+        True / False force it on / off
+
+    `start()` starts the thread, `stop()` ends it and, if at least one line was printed,
+    prints a last one (the totals at the end of a long job). A context manager does both.
+    """
+
+    def __init__(self, status: Callable[[], str], every: float = STATUS_EVERY,
+                 stream: TextIO | None = None, enabled: bool | None = None):
+        if not every > 0:
+            raise ValueError(f"every must be > 0 seconds, got {every!r}")
+        self.status = status
+        self.every = float(every)
+        self.stream = stream
+        self.enabled = enabled
+        self.lines = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "StatusLine":
+        if self.stream is None:
+            self.stream = sys.stderr
+        on = (not is_terminal(self.stream)) if self.enabled is None else self.enabled
+        if on and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="memkit-status", daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._print()
+
+    def _print(self) -> None:
+        try:
+            line = " ".join(str(self.status()).split())
+            print(line, file=self.stream, flush=True)
+            self.lines += 1
+        except Exception:        # a status line must never break the work it reports on
+            pass
+
+    def stop(self, final: bool = True) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._thread = None
+        if final and self.lines:
+            self._print()
+
+    def __enter__(self) -> "StatusLine":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Progress:
+    """A tqdm bar on a terminal and a `StatusLine` off it, for a loop of `total` steps.
+
+    Parameters
+    ----------
+    total, desc, unit : as tqdm's
+    enabled : False hides both (the `--no-progress` of the commands)
+    initial : steps already done (e.g. read from a cache)
+    every, stream : of the status line
+    status : the status line's text (default: "desc: n/total units, elapsed")
+    """
+
+    def __init__(self, total: int, desc: str = "", unit: str = "it", enabled: bool = True,
+                 initial: int = 0, every: float = STATUS_EVERY, stream: TextIO | None = None,
+                 status: Callable[[], str] | None = None):
+        from tqdm.auto import tqdm
+
+        self.total, self.desc, self.unit = int(total), desc, unit
+        self.n = int(initial)
+        self.t0 = time.monotonic()
+        stream = sys.stderr if stream is None else stream
+        self.bar = tqdm(total=total, desc=desc, unit=unit, initial=initial, file=stream,
+                        disable=None if enabled else True)
+        self.line = (StatusLine(status or self._status, every, stream).start()
+                     if enabled and not is_terminal(stream) else None)
+
+    def _status(self) -> str:
+        return (f"{self.desc}: {self.n}/{self.total} {self.unit}s, "
+                f"{format_seconds(time.monotonic() - self.t0)} elapsed")
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def update(self, n: int = 1, **postfix) -> None:
+        self.n += n
+        if postfix:
+            self.bar.set_postfix(**postfix, refresh=False)
+        self.bar.update(n)
+
+    def close(self) -> None:
+        if self.line is not None:
+            self.line.stop()
+            self.line = None
+        self.bar.close()
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
