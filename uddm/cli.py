@@ -112,14 +112,14 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
     (gloo on CPU, nccl on CUDA); --batch-size is the global batch.
     """
     from uddm.data import DataSpec
-    from uddm.train import TrainConfig, TrainingInterrupted, _read_checkpoint, check_device
+    from uddm.train import TrainConfig, TrainingInterrupted, read_checkpoint, check_device
     from uddm.train import train as run_train
 
     check_outputs(**{"--out": out})
     check_count("--steps", steps)
     check_device(device)
     if resume is not None:
-        ck = _read_checkpoint(resume)
+        ck = read_checkpoint(resume)
         cfg = TrainConfig.from_dict(ck["train_config"])
         cfg.steps, cfg.progress, cfg.device = steps, not no_progress, device
         spec = DataSpec(**ck["data"]["spec"])

@@ -29,8 +29,8 @@ from uddm.diffusion import (DuoCurriculum, forward_corrupt, make_schedule, nelbo
                             sample_times, x0_cross_entropy_per_token)
 from uddm.model import DiT, ModelConfig, get_config
 
-__all__ = ["TrainConfig", "train", "load_checkpoint", "save_checkpoint", "validation_nelbo",
-           "CKPT_FORMAT", "TrainResult"]
+__all__ = ["TrainConfig", "train", "load_checkpoint", "read_checkpoint", "save_checkpoint",
+           "validation_nelbo", "CKPT_FORMAT", "TrainResult"]
 
 CKPT_FORMAT = "uddm-checkpoint-v1"
 LOSSES = ("nelbo", "x0_ce")
@@ -331,7 +331,10 @@ def save_checkpoint(path, *, model, ema, optimizer, step, cfg, model_cfg, datase
         torch.save(obj, fh)
 
 
-def _read_checkpoint(path, map_location="cpu") -> dict:
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """The raw contents of a uddm checkpoint (weights, EMA, optimiser, RNG states,
+    configurations, data identity), checked: ValueError naming the file when it is
+    truncated, foreign or missing keys. `load_checkpoint` builds the model from it."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
@@ -373,7 +376,7 @@ def load_checkpoint(path, use_ema: bool = False, map_location="cpu"):
     shadow weights instead (opt-in everywhere in this project).
     """
     from uddm.model import check_finite_weights, check_model_memory
-    obj = _read_checkpoint(path, map_location)
+    obj = read_checkpoint(path, map_location)
     mcfg = ModelConfig.from_dict(obj["model_config"])
     check_model_memory(mcfg, f"checkpoint {path}")
     model = DiT(mcfg)
@@ -441,7 +444,7 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
     if cfg.batch_size % world:
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by {world} processes")
 
-    ck = _read_checkpoint(resume) if resume is not None else None
+    ck = read_checkpoint(resume) if resume is not None else None
     tok_dict = ck["tokenizer"] if ck is not None else None
     # the model length fixes the data length when the user gave none
     probe_len = cfg.length or get_config(cfg.model).length
