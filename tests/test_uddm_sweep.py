@@ -261,6 +261,17 @@ def test_sweep_run_shards_and_workers_give_the_serial_numbers(tmp_path, monkeypa
     assembling run computes nothing, and every number equals a serial run's."""
     from uddm.sweep import run_units
     monkeypatch.setitem(PRESETS, "tiny", TINY)
+    # workers train on one thread; float32 sums depend on the thread count, so this
+    # process does too (equal numbers are claimed at equal thread counts)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _shards_and_workers(tmp_path, run_units)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _shards_and_workers(tmp_path, run_units):
     cache = tmp_path / "shared"
     base = ["sweep", "run", "--preset", "tiny", "--cache", str(cache), "--no-progress"]
     r = CliRunner().invoke(uddm_main, base + ["--shard", "1/2", "--workers", "2"])
