@@ -36,10 +36,8 @@ def _rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
-def _apply_rotary_emb_torch(x, cos, sin, interleaved=False):
-    """x (B, L, H, D); cos, sin (L, D/2): non-interleaved rotate-half rotary."""
-    if interleaved:
-        raise NotImplementedError("interleaved rotary is not used by DUO's DiT")
+def _apply_rotary_emb_torch(x, cos, sin):
+    """x (B, L, H, D); cos, sin (L, D/2): the rotate-half rotary (the form DUO's DiT calls)."""
     cos = torch.cat([cos, cos], dim=-1)[None, :, None, :]
     sin = torch.cat([sin, sin], dim=-1)[None, :, None, :]
     return x * cos + _rotate_half(x) * sin

@@ -574,7 +574,7 @@ def measure_exact(cfg: SweepConfig, size_index: int) -> dict:
     from uddm.diffusion import make_schedule
     from uddm.references import ExactModel
     t0, c0 = time.perf_counter(), time.process_time()
-    p = Point(-1, EXACT, cfg.sizes[size_index], cfg.seeds[0], size_index)
+    p = exact_point(cfg, size_index)
     ds = build_dataset(_data_spec(cfg, p))
     if ds.source is None:
         raise ValueError("the exact model exists only for the Markov corpus")
