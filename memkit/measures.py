@@ -6,6 +6,8 @@ back to the reference value.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -133,3 +135,33 @@ def two_sample_auc(x: np.ndarray, y: np.ndarray) -> dict:
     se0 = float(np.sqrt((nx + ny + 1) / (12.0 * nx * ny)))
     return {"name": "Mann-Whitney AUC P(X<Y)", "auc": auc, "se0": se0, "se": se,
             "z": (auc - 0.5) / se0, "n_x": int(nx), "n_y": int(ny)}
+
+
+def mean_sem(values, axis=None, skipna: bool = False):
+    """Mean and standard error of the mean, the one helper every experiment uses.
+
+    values : array-like; a floating array keeps its dtype, anything else
+        becomes float64. ``axis=None`` pools every
+    element (returns two Python floats); an integer axis reduces that axis
+    (returns two arrays). The SEM is ``std(ddof=1) / sqrt(n)`` with n the
+    number of values averaged, and 0 where n <= 1 (a single value has no
+    spread to estimate). ``skipna=True`` ignores NaNs, n then counting only
+    the values present (NaN mean where none is).
+    """
+    x = np.asarray(values)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    if skipna:
+        n = np.sum(~np.isnan(x), axis=axis)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices give NaN, said above
+            m = np.nanmean(x, axis=axis)
+            s = np.nanstd(x, axis=axis, ddof=1) / np.sqrt(n)
+        s = np.where(n > 1, s, 0.0)
+    else:
+        n = x.size if axis is None else x.shape[axis]
+        m = x.mean(axis=axis)
+        s = x.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(m)
+    if axis is None:
+        return float(m), float(s)
+    return m, s

@@ -20,7 +20,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from memkit.measures import recovery_rate, unstable_rate
+from memkit.measures import mean_sem, recovery_rate, unstable_rate
 
 
 class Denoised(NamedTuple):
@@ -112,11 +112,7 @@ def mean_and_sem(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values : (F, R, T), NaNs ignored. Returns two (F,) arrays.
     """
     per_ref = np.nanmean(values, axis=2) if values.shape[2] > 1 else values[:, :, 0]
-    mean = np.nanmean(per_ref, axis=1)
-    n = np.sum(~np.isnan(per_ref), axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sem = np.nanstd(per_ref, axis=1, ddof=1) / np.sqrt(n)
-    return mean, np.where(n > 1, sem, 0.0)
+    return mean_sem(per_ref, axis=1, skipna=True)
 
 
 def run_retrieval(model: Retriever, references, levels, n_trials: int = 1,

@@ -94,3 +94,21 @@ def test_overlap_matrix_does_not_wrap_around_for_int8_spins():
     assert overlap_matrix(a[0], a).shape == (2,)
     with pytest.raises(ValueError, match="300"):
         overlap_matrix(a, a[:, :10])
+
+
+def test_mean_sem_is_the_textbook_formula_and_zero_for_one_value():
+    from memkit.measures import mean_sem
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 7))
+    m, s = mean_sem(x)
+    assert m == pytest.approx(x.mean(), rel=1e-14)
+    assert s == pytest.approx(x.std(ddof=1) / np.sqrt(x.size), rel=1e-14)
+    m1, s1 = mean_sem(x, axis=1)
+    np.testing.assert_allclose(s1, x.std(axis=1, ddof=1) / np.sqrt(7), rtol=1e-14)
+    assert mean_sem([2.5]) == (2.5, 0.0)
+    y = x.copy()
+    y[0, :6] = np.nan  # one value left in row 0: SEM 0; row 1 keeps all seven
+    m2, s2 = mean_sem(y, axis=1, skipna=True)
+    assert m2[0] == x[0, 6] and s2[0] == 0.0
+    assert s2[1] == pytest.approx(x[1].std(ddof=1) / np.sqrt(7), rel=1e-14)
+    assert mean_sem(np.array([1, 2, 3]))[1] == pytest.approx(1 / np.sqrt(3))
