@@ -29,7 +29,7 @@ def test_uddm_results_doc_is_generated_from_the_committed_summary():
     from figures/uddm_summary.json (regenerate both with the figure scripts)."""
     import json
 
-    from experiment_helpers import load_script
+    from tests.experiments.helpers import load_script
     root = README.parent
     mod = load_script("uddm_results")
     doc = (root / "docs" / "results-uddm.md").read_text()

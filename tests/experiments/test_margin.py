@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from experiment_helpers import check_curve, load_script
+from tests.experiments.helpers import check_curve, load_script
 
 NAMES = ("training", "capacity", "gradient", "stabilities", "basins")
 K_SE = 4.0  # a claimed agreement/difference is judged at this many standard errors

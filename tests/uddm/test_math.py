@@ -262,7 +262,7 @@ def test_plug_in_prediction_of_an_x0_ce_model_is_divided_by_the_forward_likeliho
     from uddm.diffusion import make_schedule
     from uddm.model import get_config
     from uddm.sample import predict, token_entropy
-    from uddm_helpers import FixedDenoiser
+    from tests.uddm.helpers import FixedDenoiser
     from memkit.measures import categorical_entropy
 
     g = torch.Generator().manual_seed(0)

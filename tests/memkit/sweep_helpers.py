@@ -3,7 +3,7 @@
 Each unit sleeps a little, appends "<hash> <pid>" to a log (one line per computation,
 so a unit computed twice shows twice) and returns numbers seeded by its configuration.
 
-    python tests/sweep_helpers.py --cache DIR --n 12 --sleep 0.05 --log FILE [--shard i/n] [--workers k]
+    python tests/memkit/sweep_helpers.py --cache DIR --n 12 --sleep 0.05 --log FILE [--shard i/n] [--workers k]
 
 prints one JSON line: the run's counts and the results.
 """
@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import click
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from memkit import sweep  # noqa: E402
-from memkit.cli import OneLineErrorCommand, one_line_errors, sweep_options  # noqa: E402
-from memkit.io import config_hash  # noqa: E402
+from memkit import sweep
+from memkit.cli import OneLineErrorCommand, one_line_errors, sweep_options
+from memkit.io import config_hash
 
 
 def compute(key: dict, sleep: float = 0.0, log: str | None = None) -> dict:

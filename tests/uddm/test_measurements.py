@@ -26,7 +26,7 @@ from uddm.probe import COPY_FRACTION, Z_THRESHOLD, threshold_verdict, verdict
 from uddm.references import ExactModel
 from uddm.retrieval import DiffusionRetriever
 from uddm.sample import generate, time_grid, token_entropy
-from uddm_helpers import random_dit
+from tests.uddm.helpers import random_dit
 
 SCH = make_schedule()
 EPS_T0 = 1e-5

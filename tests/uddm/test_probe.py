@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from uddm.cli import main
 from uddm.probe import confident_entropy, threshold_verdict
-from uddm_helpers import random_dit
+from tests.uddm.helpers import random_dit
 
 TRAIN = ["train", "--config", "cpu-xxs", "--corpus", "markov:32:2", "--length", "16",
          "--n-train", "4", "--n-test", "16", "--steps", "400", "--batch-size", "32", "--loss", "x0_ce",

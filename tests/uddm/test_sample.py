@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import memkit.measures as mm
-from uddm_helpers import FixedDenoiser, random_dit
+from tests.uddm.helpers import FixedDenoiser, random_dit
 from uddm.diffusion import LogLinearSchedule, reverse_posterior
 from uddm.measures import recovery_rate, token_entropy_from_logits, unstable_rate
 from uddm.sample import generate, nucleus_filter, retrieve, reverse_process

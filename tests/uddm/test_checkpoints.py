@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from uddm.checkpoints import Placeholder, load_any, read_pickled_checkpoint, tokenizer_from_pickle
 from uddm.cli import main
 from uddm.data import BPETokenizer
-from uddm_helpers import random_dit
+from tests.uddm.helpers import random_dit
 
 omegaconf = pytest.importorskip("omegaconf")
 tokenizers = pytest.importorskip("tokenizers")

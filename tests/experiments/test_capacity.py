@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from experiment_helpers import load_script, numbers
+from tests.experiments.helpers import load_script, numbers
 
 K_SE = 4.0
 

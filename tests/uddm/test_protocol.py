@@ -7,7 +7,7 @@ from memkit.protocol import Retriever, run_retrieval
 from uddm.diffusion import make_schedule
 from uddm.retrieval import DiffusionRetriever
 from uddm.sample import reverse_process, token_entropy
-from uddm_helpers import random_dit
+from tests.uddm.helpers import random_dit
 
 
 def test_diffusion_adapter_runs_the_models_own_reverse_process():

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import sweep_helpers as sh
+import tests.memkit.sweep_helpers as sh
 from memkit import sweep
 from memkit.cache import ResultCache
 from memkit.progress import Progress, StatusLine, format_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HELPER = Path(sh.__file__)
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from uddm_helpers import random_dit
+from tests.uddm.helpers import random_dit
 from uddm.model import (CONFIGS, DiT, apply_rotary, count_parameters, get_config,
                         load_duo_checkpoint, parameter_table)
 

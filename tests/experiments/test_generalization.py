@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from experiment_helpers import check_curve, load_script
+from tests.experiments.helpers import check_curve, load_script
 
 NAMES = ("basins", "features", "entropy", "census", "archetypes")
 K_SE = 3.0  # a claimed difference must exceed this many combined standard errors

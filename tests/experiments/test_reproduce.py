@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from experiment_helpers import load_script
+from tests.experiments.helpers import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("full", [False, True])
