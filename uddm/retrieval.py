@@ -8,6 +8,10 @@ posterior at every step), "stochastic" is ancestral sampling (float64, Gumbel-ma
 The entropies are those of x_theta at the end state at t0 (eq. 13; the paper's code),
 or at the corrupted start and time t with `entropy_at="t"`. With `perturb=False` the
 references enter the dynamics unchanged: the paper's scripts' fixed-point test.
+Dynamics "x_theta" is no reverse process at all: one greedy step to the argmax of
+x_theta at the start state and time, the analogue of one synchronous zero-temperature
+update of an associative memory (for a K = 2 model whose logit is 2 beta h_i it *is*
+that update; `uddm.linear`).
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import torch
 
 from memkit.protocol import Denoised
 from uddm.diffusion import forward_corrupt, make_schedule
-from uddm.sample import reverse_process
+from uddm.sample import T0, prediction_logits, reverse_process, token_entropy
 
 
 def _torch_generator(rng: np.random.Generator, device) -> torch.Generator:
@@ -82,12 +86,14 @@ class DiffusionRetriever:
 
     def denoise(self, corrupted, level, dynamics, rng) -> Denoised:
         mode = {"deterministic": "greedy", "stochastic": "ancestral"}.get(dynamics, dynamics)
-        if mode not in ("greedy", "ancestral"):
-            raise ValueError(f"dynamics must be 'deterministic', 'stochastic', 'greedy' or 'ancestral', "
-                             f"got {dynamics!r}")
+        if mode not in ("greedy", "ancestral", "x_theta"):
+            raise ValueError(f"dynamics must be 'deterministic', 'stochastic', 'greedy', 'ancestral' "
+                             f"or 'x_theta', got {dynamics!r}")
         g = _torch_generator(rng, self.device)
         t_start = level if self.t_start is None else self.t_start
         z = torch.as_tensor(np.asarray(corrupted), dtype=torch.long, device=self.device)
+        if mode == "x_theta":
+            return self._one_step(z, t_start)
         tokens, ent = [], []
         for i in range(0, z.shape[0], self.batch_size):
             out = reverse_process(self.model, self.schedule, z[i:i + self.batch_size], t_start,
@@ -96,3 +102,15 @@ class DiffusionRetriever:
             tokens.append(out.tokens.cpu())
             ent.append(out.entropy.cpu())
         return Denoised(torch.cat(tokens).numpy(), torch.cat(ent).double().numpy(), {})
+
+    @torch.no_grad()
+    def _one_step(self, z: torch.Tensor, t: float) -> Denoised:
+        """argmax of x_theta at (z, t): one greedy step, no reverse process."""
+        tokens = []
+        for i in range(0, z.shape[0], self.batch_size):
+            zb = z[i:i + self.batch_size]
+            tokens.append(prediction_logits(self.model, zb, self.schedule, t).argmax(-1).cpu())
+        final = torch.cat(tokens)
+        ent = (token_entropy(self.model, final.to(self.device), self.schedule, T0)
+               if self.entropy_at == "t0" else token_entropy(self.model, z, self.schedule, t))
+        return Denoised(final.numpy(), ent.double().cpu().numpy(), {})
