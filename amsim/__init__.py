@@ -16,7 +16,8 @@ Modules, each with one job:
     basins     basin curves, basin radius, census of attractors
     retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
     theory     one-step Hebbian error, AGS overlap, Gardner capacity
-    io         save / load networks (.npz, no pickle, atomic)
+    netfile    the .npz layout of a saved network (arrays and dicts only)
+    io         save / load networks (.npz, no pickle, atomic); builds on memory
     plots      the standard figures (amsim.plots, loaded with the package)
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius

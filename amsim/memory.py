@@ -19,6 +19,7 @@ from amsim._validate import (as_spins, check_couplings_memory, check_positive_fl
 from amsim.dynamics import RetrievalResult, run_dynamics
 from amsim.learning import hebb_couplings, train_pseudo_likelihood
 from amsim.maxmargin import max_margin_couplings
+from amsim.netfile import save_network
 
 
 class AssociativeMemory:
@@ -112,9 +113,10 @@ class AssociativeMemory:
 
     # -- files ----------------------------------------------------------------
     def save(self, path, **arrays) -> None:
-        """Save couplings, beta, the learning rule's parameters and optional arrays; see `amsim.io`."""
-        from amsim.io import save_network
+        """Save couplings, beta, the learning rule's parameters and optional arrays.
 
+        See `amsim.netfile.save_network` (the file layout); `amsim.load_network` reads it back.
+        """
         save_network(path, self, **arrays)
 
     def get_params(self) -> dict:
