@@ -21,7 +21,7 @@ Modules, each with one job:
     plots      the standard figures (amsim.plots, loaded with the package)
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
-from amsim.dynamics import RetrievalResult, run_dynamics
+from amsim.dynamics import RetrievalResult, is_symmetric, run_dynamics, sync_step
 from amsim.io import load_network, save_network
 from amsim.learning import (
     GradientTerms,

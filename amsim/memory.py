@@ -16,7 +16,7 @@ import numpy as np
 from amsim import network
 from amsim._validate import (as_spins, check_couplings_memory, check_positive_float,
                              check_positive_int)
-from amsim.dynamics import RetrievalResult, run_dynamics
+from amsim.dynamics import RetrievalResult, run_dynamics, sync_step
 from amsim.learning import hebb_couplings, train_pseudo_likelihood
 from amsim.maxmargin import max_margin_couplings
 from amsim.netfile import save_network
@@ -104,6 +104,15 @@ class AssociativeMemory:
         if mode == "glauber":
             kwargs.setdefault("beta", self.beta)
         return run_dynamics(self.J_, initial, mode, **kwargs)
+
+    def one_step(self, sigma, tie: str = "keep", tie_tol: float | None = None) -> np.ndarray:
+        """The states after exactly one synchronous update sigma <- sign(J sigma) (eq. 6).
+
+        (N,) or (T, N) in, int8 of the same shape out; see `amsim.dynamics.sync_step`
+        (the same states as ``run(sigma, mode="sync", max_sweeps=1).states``).
+        """
+        self._check_fitted()
+        return sync_step(self.J_, self._states(sigma), tie=tie, tie_tol=tie_tol)
 
     def _states(self, sigma) -> np.ndarray:
         s = as_spins("states", sigma)
