@@ -24,7 +24,8 @@ and, over seeds (references pooled: they are the independent unit of the basins)
     aggregate          per-P curves (mean +- s.e.) and the transition markers
     meeting_point, crossing, three_P   where curves meet / cross a level, on a log-P grid
     entropy_histograms, archetype_flow_summary
-    Plan, features_report, archetypes_report, features_file   the figures' JSON data
+    Plan               the units of one run (from the command-line options)
+    reports, figure_data   the Report of each data model and the figures' JSON data
 
 The figures themselves are drawn by `amsim.generalization_plots`;
 experiments/am_generalization.py is the command line around both.
@@ -550,3 +551,22 @@ def features_file(reports: dict) -> dict:
     return {m: {"settings": rep.settings, "P": rep.agg["P"], "probe_fraction": rep.agg["probe_fraction"],
                 "markers": rep.agg["markers"], "hidden": rep.agg["sets"]["hidden"],
                 "random_starts_on_hidden": rep.agg["census"]["generalised_hidden"]} for m, rep in reports.items()}
+
+
+def reports(plan: Plan, results: list[dict], probe: float) -> dict:
+    """{"features": Report, "archetypes": Report} (those the plan has) from the results of
+    `plan.units`, in that order; `probe` is the flipped fraction of the probe curves."""
+    n_f, out = len(plan.feature_units), {}
+    if plan.feature_units:
+        out["features"] = features_report(plan, results[:n_f], probe)
+    if plan.archetype_units:
+        out["archetypes"] = archetypes_report(plan, results[n_f:], probe)
+    return out
+
+
+def figure_data(reports: dict) -> dict:
+    """{figure name: its JSON data}: basins, entropy, census (random features), archetypes,
+    and features (the hidden structure of both models); saved as am_generalization_<name>.json."""
+    out = {name: data for rep in reports.values() for name, data in rep.data.items()}
+    out["features"] = features_file(reports)
+    return out

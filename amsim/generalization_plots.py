@@ -9,6 +9,7 @@ Each `fig_*` draws one PNG from the data `amsim.generalization` builds
     fig_entropy     entropy histograms at three P (random features)
     fig_census      attractor census vs P (random features)
     fig_archetypes  the archetype model: basins, flows to the archetypes and census vs P
+    draw_figures    every figure of a run, as am_generalization_<name>.png
 """
 from __future__ import annotations
 
@@ -241,3 +242,26 @@ def fig_archetypes(plt, agg, s, extra, path):
                  + _caption(s, "archetypes"), fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def draw_figures(plt, reports: dict, out) -> list:
+    """Draw every figure the `amsim.generalization.reports` allow into the folder `out`.
+
+    Returns the paths written (am_generalization_<name>.png).
+    """
+    from pathlib import Path
+
+    out, paths = Path(out), []
+    if "features" in reports:
+        rep = reports["features"]
+        paths += [out / f"am_generalization_{name}.png" for name in ("basins", "entropy", "census")]
+        fig_basins(plt, rep.agg, rep.settings, rep.three, paths[-3])
+        fig_entropy(plt, rep.hist, rep.settings, rep.three, rep.roles, paths[-2])
+        fig_census(plt, rep.agg, rep.settings, paths[-1])
+    if "archetypes" in reports:
+        rep = reports["archetypes"]
+        paths.append(out / "am_generalization_archetypes.png")
+        fig_archetypes(plt, rep.agg, rep.settings, rep.extra, paths[-1])
+    paths.append(out / "am_generalization_features.png")
+    fig_features(plt, {m: r.agg for m, r in reports.items()}, {m: r.settings for m, r in reports.items()}, paths[-1])
+    return paths

@@ -136,21 +136,10 @@ def main(n, alpha_d, L, alphas, K, quality, per_archetype, seeds, steps, beta, s
     if not run.complete:
         click.echo(f"am_generalization: {run.summary()}; run without --shard to draw the figures")
         return
-    n_f, reports, plt = len(plan.feature_units), {}, use_agg()
-    if plan.feature_units:
-        rep = reports["features"] = gen.features_report(plan, run.results[:n_f], o["probe"])
-        out.mkdir(parents=True, exist_ok=True)
-        figs.fig_basins(plt, rep.agg, rep.settings, rep.three, out / "am_generalization_basins.png")
-        figs.fig_entropy(plt, rep.hist, rep.settings, rep.three, rep.roles, out / "am_generalization_entropy.png")
-        figs.fig_census(plt, rep.agg, rep.settings, out / "am_generalization_census.png")
-    if plan.archetype_units:
-        rep = reports["archetypes"] = gen.archetypes_report(plan, run.results[n_f:], o["probe"])
-        out.mkdir(parents=True, exist_ok=True)
-        figs.fig_archetypes(plt, rep.agg, rep.settings, rep.extra, out / "am_generalization_archetypes.png")
-    figs.fig_features(plt, {m: r.agg for m, r in reports.items()}, {m: r.settings for m, r in reports.items()},
-                      out / "am_generalization_features.png")
-    for name, data in [*((k, v) for r in reports.values() for k, v in r.data.items()),
-                       ("features", gen.features_file(reports))]:
+    reports = gen.reports(plan, run.results, o["probe"])
+    out.mkdir(parents=True, exist_ok=True)
+    figs.draw_figures(use_agg(), reports, out)
+    for name, data in gen.figure_data(reports).items():
         save_data(out / f"am_generalization_{name}.json", data)
     click.echo(f"{len(run.results)} units ({run.read} from the cache) in {time.perf_counter() - t0:.1f} s; "
                f"figures and data in {out}")
