@@ -1,4 +1,4 @@
-"""experiments/am_generalization.py: the --quick run, its files, its claims, its cache."""
+"""experiments/am_generalization.py: the --quick run, its files, its claims, its cache (the science itself: tests/amsim/test_generalization.py)."""
 import json
 import math
 import re
