@@ -23,7 +23,7 @@ and, over seeds (references pooled: they are the independent unit of the basins)
 
     aggregate          per-P curves (mean +- s.e.) and the transition markers
     meeting_point, crossing, three_P   where curves meet / cross a level, on a log-P grid
-    entropy_histograms, archetype_flow_summary
+    entropy_histograms, entropy_gap, archetype_flow_summary
     Plan               the units of one run (from the command-line options)
     reports, figure_data   the Report of each data model and the figures' JSON data
 
@@ -53,7 +53,7 @@ MAX_ENUMERATED = 20000  # enumerate every possible random-features example up to
 CHUNK = 10  # training examples are drawn in seeded chunks, so training sets are nested in P
 MEASUREMENT_KEYS = ("refs", "trials", "fractions", "starts", "n_entropy")  # not part of training
 CENSUS_KEYS = ("memorised", "generalised", "generalised_hidden", "generalised_example",
-                 "spurious", "rare", "not_converged")
+               "spurious", "rare", "not_converged")
 
 
 # ----------------------------------------------------------------------------- data
@@ -397,6 +397,18 @@ def entropy_histograms(results: dict, three: list[int]) -> dict:
 def entropy_medians(hist: dict) -> dict:
     """The median of each histogram of `entropy_histograms` (None where it is empty)."""
     return {P: {k: float(np.median(v)) if len(v) else None for k, v in hist[P].items()} for P in hist}
+
+
+def entropy_gap(training, test) -> tuple[float, float]:
+    """Mean total conditional entropy (eq. 9) of test examples minus that of training
+    examples, and its standard error (the two s.e.m. combined in quadrature).
+
+    While the network memorises, training examples are sharp attractors (small H) and
+    unseen ones are not: the gap is positive; it closes as the network generalises.
+    """
+    m_tr, s_tr = mean_sem(training)
+    m_te, s_te = mean_sem(test)
+    return m_te - m_tr, math.hypot(s_te, s_tr)
 
 
 def archetype_flow_summary(results: dict, Ps: list[int]) -> dict:

@@ -116,6 +116,13 @@ def test_measure_unit_is_reproducible_and_reads_its_network_back(tmp_path, model
     assert ("test_to_archetype" in first) == (model == "archetypes")
 
 
+def test_entropy_gap_is_the_difference_of_means_with_its_standard_error():
+    tr, te = [0.1, 0.2, 0.3], [1.0, 2.0, 3.0, 4.0]
+    gap, se = gen.entropy_gap(tr, te)
+    assert gap == pytest.approx(2.5 - 0.2)
+    assert se == pytest.approx(math.hypot(np.std(te, ddof=1) / 2, np.std(tr, ddof=1) / math.sqrt(3)))
+
+
 def test_meeting_point_crossing_and_three_P_interpolate_in_log_P():
     Ps = [10, 100, 1000]
     assert gen.meeting_point(Ps, [0.3, 0.2, 0.1], [0.0, 0.1, 0.3]) == pytest.approx(10 ** (2 + 1 / 3))
