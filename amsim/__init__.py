@@ -12,15 +12,21 @@ Modules, each with one job:
     learning   Hebb, pseudo-likelihood loss/gradient (eqs. 10, 11), training
     maxmargin  exact max-margin rows (AdaTron), the limit of long PL training
     memory     estimator classes: HebbianMemory, PseudoLikelihoodMemory, ...
-    dynamics   synchronous / asynchronous / Glauber dynamics, many trials
+    dynamics   synchronous / asynchronous / Glauber dynamics, many trials; one sync step
     basins     basin curves, basin radius, census of attractors
     retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
     theory     one-step Hebbian error, AGS overlap, Gardner capacity
-    io         save / load networks (.npz, no pickle, atomic)
+    netfile    the .npz layout of a saved network (arrays and dicts only)
+    io         save / load networks (.npz, no pickle, atomic); builds on memory
     plots      the standard figures (amsim.plots, loaded with the package)
+
+Experiments built on them (import them by name, they are not loaded with the package):
+    generalization        memorisation to generalisation (experiments/am_generalization.py):
+                          data, PL training, basins, census, entropies, aggregation over seeds
+    generalization_plots  that experiment's figures
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
-from amsim.dynamics import RetrievalResult, run_dynamics
+from amsim.dynamics import RetrievalResult, is_symmetric, run_dynamics, sync_step
 from amsim.io import load_network, save_network
 from amsim.learning import (
     GradientTerms,

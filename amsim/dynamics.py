@@ -27,6 +27,16 @@ Status of each trial:
 Randomness (permutations of the asynchronous order, Glauber's coin flips)
 comes from one 64-bit seed per trial drawn from the caller's Generator, so
 the result does not depend on how many threads ran the trials.
+
+Memory: the asynchronous kernel reads column j of J as a contiguous row. For a
+symmetric J (Hebb's rule) that is row j itself, so J is used as it is; only an
+asymmetric J is copied transposed (one extra N x N array). `is_symmetric` checks
+a block of rows at a time, and the default tie tolerance is computed the same
+way, so neither makes an N x N temporary.
+
+One synchronous step, sigma <- sign(J sigma) once (the one-step error of Hebb's
+rule, course sheets 1-2), is `sync_step`: it returns the states, not a
+`RetrievalResult` whose every trial would report MAX_SWEEPS.
 """
 from __future__ import annotations
 
@@ -36,7 +46,7 @@ import numpy as np
 from numba import njit, prange
 
 from amsim._validate import as_rng, as_spins, check_positive_float, check_positive_int
-from amsim.network import TIES, check_couplings, default_tie_tol
+from amsim.network import TIES, check_couplings
 from memkit.measures import overlap
 
 CONVERGED, CYCLE, MAX_SWEEPS, SAMPLED = 0, 1, 2, 3
@@ -230,6 +240,12 @@ def _hash_rows(S):
     return out
 
 
+def _sync_update(J, S, tie_plus, tie_tol, out):
+    """out <- sign(J sigma) for every row sigma of S (eq. 6, all neurons at once); True where a row changed."""
+    H = S.astype(J.dtype) @ J.T
+    return _sign_with_ties(H, S, tie_plus, tie_tol, out)
+
+
 def _sync(J, S, max_sweeps, tie_plus, tie_tol):
     T, N = S.shape
     n_sweeps = np.zeros(T, dtype=np.int64)
@@ -243,9 +259,8 @@ def _sync(J, S, max_sweeps, tie_plus, tie_tol):
         if active.size == 0:
             break
         Sa = S[active]
-        H = Sa.astype(J.dtype) @ J.T
         out = new[: active.size]
-        changed = _sign_with_ties(H, Sa, tie_plus, tie_tol, out)
+        changed = _sync_update(J, Sa, tie_plus, tie_tol, out)
         S[active] = out
         n_sweeps[active] = sweep
         hs = _hash_rows(out)
@@ -264,6 +279,85 @@ def _sync(J, S, max_sweeps, tie_plus, tie_tol):
     return n_sweeps, status, period
 
 
+BLOCK_BYTES = 1 << 22  # 4 MiB: the temporaries of the symmetry check and the tie tolerance
+
+
+def _block_rows(J, block):
+    """Rows per block: `block`, or as many float64 rows as fit in BLOCK_BYTES."""
+    if block is not None:
+        return check_positive_int("block", block)
+    return max(1, BLOCK_BYTES // (8 * max(J.shape[-1], 1)))
+
+
+def is_symmetric(J: np.ndarray, block: int | None = None) -> bool:
+    """True when J equals its transpose exactly (J_ij == J_ji for all i, j).
+
+    Compares the upper triangle one block of rows at a time (`block` rows, by
+    default about 4 MiB of them), so the check makes no N x N temporary, and
+    stops at the first block that differs (an asymmetric J fails in the first).
+    """
+    J = np.asarray(J)
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        return False
+    N, b = J.shape[0], _block_rows(J, block)
+    for i0 in range(0, N, b):
+        i1 = min(i0 + b, N)
+        if not np.array_equal(J[i0:i1, i0:], J[i0:, i0:i1].T):
+            return False
+    return True
+
+
+def block_tie_tol(J: np.ndarray, block: int | None = None) -> float:
+    """The default tie tolerance 1e-10 max_i sum_j |J_ij|, a block of rows at a time.
+
+    The same number as `amsim.network.default_tie_tol` (each row sum is the same
+    reduction), without its N x N temporary |J|: the largest temporary is one
+    block of rows (`block` rows, by default about 4 MiB of them).
+    """
+    J = np.asarray(J)
+    b = _block_rows(J, block)
+    best = 0.0
+    for i0 in range(0, J.shape[0], b):
+        best = max(best, float(np.abs(np.asarray(J[i0:i0 + b], dtype=np.float64)).sum(axis=1).max()))
+    return 1e-10 * best
+
+
+def _tie_rule(J, tie, tie_tol):
+    """(tie_plus, tie_tol) from the `tie` and `tie_tol` arguments, checked."""
+    if tie not in TIES:
+        raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
+    if tie_tol is None:
+        tie_tol = block_tie_tol(J)
+    return tie == "plus", check_positive_float("tie_tol", tie_tol, allow_zero=True)
+
+
+def sync_step(J: np.ndarray, states: np.ndarray, *, tie: str = "keep",
+              tie_tol: float | None = None) -> np.ndarray:
+    """One synchronous update of every neuron: sigma_i <- sign(h_i(sigma)), h = J sigma (eq. 6).
+
+    Parameters
+    ----------
+    J : (N, N) couplings, zero diagonal, any symmetry (row i holds the inputs of neuron i)
+    states : (N,) or (T, N) states of +-1 (not modified)
+    tie, tie_tol : the tie rule, as in `run_dynamics`
+
+    Returns
+    -------
+    int8 array of the shape of `states`: the states after exactly one step. The
+    same states as ``run_dynamics(J, states, "sync", max_sweeps=1).states``,
+    without a status (one step is not a dynamics run that failed to converge).
+    """
+    J = check_couplings(J)
+    x0 = as_spins("states", states)
+    S = x0.reshape(-1, x0.shape[-1])
+    if S.shape[1] != J.shape[0]:
+        raise ValueError(f"states have {S.shape[1]} neurons but J has N = {J.shape[0]}")
+    tie_plus, tie_tol = _tie_rule(J, tie, tie_tol)
+    out = np.empty(S.shape, dtype=np.int8)
+    _sync_update(J, np.ascontiguousarray(S, dtype=np.int8), tie_plus, tie_tol, out)
+    return out.reshape(x0.shape)
+
+
 def run_dynamics(
     J: np.ndarray,
     initial: np.ndarray,
@@ -276,6 +370,7 @@ def run_dynamics(
     n_sweeps: int | None = None,
     tie_tol: float | None = None,
     seed=None,
+    symmetric: bool | None = None,
 ) -> RetrievalResult:
     """Run the network dynamics from one or many initial states.
 
@@ -293,6 +388,10 @@ def run_dynamics(
     n_sweeps : number of sweeps for "glauber" (default `max_sweeps`)
     tie_tol : fields with |h| <= tie_tol are ties (default 1e-10 max_i sum_j |J_ij|)
     seed : int or numpy Generator (permutations, Glauber coin flips)
+    symmetric : for "async"/"glauber": None checks whether J == J.T (`is_symmetric`);
+        True is the caller's promise that it is (not checked; Hebb's rule is symmetric
+        by construction); False always copies J transposed. A symmetric J is not
+        copied. The result is the same either way.
 
     Returns
     -------
@@ -311,10 +410,7 @@ def run_dynamics(
     if tie not in TIES:
         raise ValueError(f"tie must be one of {TIES}, got {tie!r}")
     max_sweeps = check_positive_int("max_sweeps", max_sweeps)
-    if tie_tol is None:
-        tie_tol = default_tie_tol(J)
-    tie_tol = check_positive_float("tie_tol", tie_tol, allow_zero=True)
-    tie_plus = tie == "plus"
+    tie_plus, tie_tol = _tie_rule(J, tie, tie_tol)
     rng = as_rng(seed)
     T = S.shape[0]
     if mode == "sync":
@@ -327,7 +423,10 @@ def run_dynamics(
         beta = check_positive_float("beta", beta)
         max_sweeps = check_positive_int("n_sweeps", n_sweeps if n_sweeps is not None else max_sweeps)
     Jf = np.ascontiguousarray(J, dtype=np.float64)
-    JT = np.ascontiguousarray(Jf.T)
+    if symmetric is None:
+        symmetric = is_symmetric(Jf)
+    # the kernel reads column j of J as a contiguous row: for a symmetric J, row j itself
+    JT = Jf if symmetric else np.ascontiguousarray(Jf.T)
     H = S.astype(np.float64) @ Jf.T
     seeds = rng.integers(0, 2**63 - 1, size=T, dtype=np.int64).astype(np.uint64)
     out_sweeps = np.zeros(T, dtype=np.int64)

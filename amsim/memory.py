@@ -16,9 +16,10 @@ import numpy as np
 from amsim import network
 from amsim._validate import (as_spins, check_couplings_memory, check_positive_float,
                              check_positive_int)
-from amsim.dynamics import RetrievalResult, run_dynamics
+from amsim.dynamics import RetrievalResult, run_dynamics, sync_step
 from amsim.learning import hebb_couplings, train_pseudo_likelihood
 from amsim.maxmargin import max_margin_couplings
+from amsim.netfile import save_network
 
 
 class AssociativeMemory:
@@ -104,6 +105,15 @@ class AssociativeMemory:
             kwargs.setdefault("beta", self.beta)
         return run_dynamics(self.J_, initial, mode, **kwargs)
 
+    def one_step(self, sigma, tie: str = "keep", tie_tol: float | None = None) -> np.ndarray:
+        """The states after exactly one synchronous update sigma <- sign(J sigma) (eq. 6).
+
+        (N,) or (T, N) in, int8 of the same shape out; see `amsim.dynamics.sync_step`
+        (the same states as ``run(sigma, mode="sync", max_sweeps=1).states``).
+        """
+        self._check_fitted()
+        return sync_step(self.J_, self._states(sigma), tie=tie, tie_tol=tie_tol)
+
     def _states(self, sigma) -> np.ndarray:
         s = as_spins("states", sigma)
         if s.shape[-1] != self.J_.shape[0]:
@@ -112,9 +122,10 @@ class AssociativeMemory:
 
     # -- files ----------------------------------------------------------------
     def save(self, path, **arrays) -> None:
-        """Save couplings, beta, the learning rule's parameters and optional arrays; see `amsim.io`."""
-        from amsim.io import save_network
+        """Save couplings, beta, the learning rule's parameters and optional arrays.
 
+        See `amsim.netfile.save_network` (the file layout); `amsim.load_network` reads it back.
+        """
         save_network(path, self, **arrays)
 
     def get_params(self) -> dict:

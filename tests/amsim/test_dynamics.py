@@ -2,7 +2,7 @@ import numba
 import numpy as np
 import pytest
 
-from amsim import HebbianMemory, flip_bits, random_patterns, run_dynamics
+from amsim import HebbianMemory, flip_bits, is_symmetric, random_patterns, run_dynamics, sync_step
 from amsim.dynamics import CONVERGED, CYCLE, MAX_SWEEPS, SAMPLED
 
 
@@ -26,10 +26,95 @@ def reference_async_sweep(J, s, order):
 def test_sync_step_uses_rows_of_J():
     J = asym_J(30, seed=1)
     s0 = random_patterns(20, 30, seed=2)
-    r = run_dynamics(J, s0, "sync", max_sweeps=1)
-    np.testing.assert_array_equal(r.states, np.sign(s0 @ J.T))
+    one = sync_step(J, s0)
+    np.testing.assert_array_equal(one, np.sign(s0 @ J.T))
     # the column convention would give something else for an asymmetric J
-    assert not np.array_equal(r.states, np.sign(s0 @ J))
+    assert not np.array_equal(one, np.sign(s0 @ J))
+
+
+@pytest.mark.parametrize("tie", ["keep", "plus"])
+def test_sync_step_is_one_capped_synchronous_sweep(tie):
+    J = asym_J(40, seed=3)
+    J[:, :5] = 0.0  # ties wherever the other inputs cancel: a spin with only zero inputs
+    J[7, :] = 0.0
+    s0 = random_patterns(15, 40, seed=4)
+    capped = run_dynamics(J, s0, "sync", max_sweeps=1, tie=tie)
+    one = sync_step(J, s0, tie=tie)
+    assert one.dtype == np.int8 and one.shape == s0.shape
+    np.testing.assert_array_equal(one, capped.states)
+    np.testing.assert_array_equal(sync_step(J, s0[3], tie=tie), capped.states[3])  # (N,) in, (N,) out
+    assert (capped.status == MAX_SWEEPS).any()  # what the old spelling reported
+    s_before = s0.copy()
+    net = HebbianMemory().fit(s0)
+    np.testing.assert_array_equal(net.one_step(s0, tie=tie), net.run(s0, mode="sync", max_sweeps=1, tie=tie).states)
+    np.testing.assert_array_equal(s0, s_before)  # the input is not modified
+    with pytest.raises(ValueError, match="neurons"):
+        sync_step(J, s0[:, :10])
+    with pytest.raises(ValueError, match="tie"):
+        sync_step(J, s0, tie="minus")
+
+
+def test_is_symmetric_and_the_blockwise_tie_tolerance():
+    from amsim.dynamics import block_tie_tol
+    from amsim.network import default_tie_tol
+
+    for N in (2, 7, 255, 256, 300, 700):
+        A = asym_J(N, seed=N)
+        S = (A + A.T) / 2
+        assert is_symmetric(S) and not is_symmetric(A)
+        B = S.copy()
+        B[N - 1, 0] = np.nextafter(B[N - 1, 0], np.inf)  # the smallest difference, in the last block
+        assert not is_symmetric(B)
+        for M in (A, S, S.astype(np.float32)):
+            assert block_tie_tol(M) == default_tie_tol(M)
+            assert block_tie_tol(M, block=3) == default_tie_tol(M)
+
+
+@pytest.mark.parametrize("mode, order", [("async", "random"), ("async", "fixed"), ("glauber", "random")])
+def test_symmetric_couplings_give_the_same_result_without_the_transposed_copy(mode, order):
+    xi = random_patterns(30, 200, seed=5)
+    J = HebbianMemory().fit(xi).J_
+    start = flip_bits(xi[:10], 40, seed=6)
+    kw = dict(order=order, max_sweeps=20, beta=2.0 if mode == "glauber" else None)
+    checked = run_dynamics(J, start, mode, seed=7, **kw)
+    promised = run_dynamics(J, start, mode, seed=7, symmetric=True, **kw)
+    copied = run_dynamics(J, start, mode, seed=7, symmetric=False, **kw)
+    for r in (checked, promised):
+        for f in ("states", "n_sweeps", "status", "period"):
+            np.testing.assert_array_equal(getattr(r, f), getattr(copied, f))
+
+
+def test_symmetric_couplings_are_not_copied(monkeypatch):
+    import tracemalloc
+
+    from amsim import dynamics
+
+    N = 2000
+    xi = random_patterns(40, N, seed=8)
+    J = HebbianMemory().fit(xi).J_  # symmetric, C-contiguous float64: 32 MB
+    A = asym_J(N, seed=9)
+    start = flip_bits(xi[:4], 30, seed=10)
+    run_dynamics(J, start, "async", seed=0)  # compile the kernel outside the measurement
+    seen = []
+    kernel = dynamics._async_kernel
+
+    def spy(JT, *args):
+        seen.append(JT)
+        return kernel(JT, *args)
+
+    monkeypatch.setattr(dynamics, "_async_kernel", spy)
+    peaks = {}
+    for name, M in (("symmetric", J), ("asymmetric", A)):
+        tracemalloc.start()
+        run_dynamics(M, start, "async", seed=0)
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert np.shares_memory(seen[0], J)  # the kernel reads J itself
+    assert not np.shares_memory(seen[1], A)  # an asymmetric J is copied transposed
+    # no N x N temporary for the symmetric J: the largest are the finiteness check's N x N
+    # booleans (1/8 of J) and one 4 MiB block of the tie tolerance
+    assert peaks["symmetric"] < 0.3 * J.nbytes, peaks
+    assert peaks["asymmetric"] >= A.nbytes, peaks
 
 
 def test_async_fixed_order_sweep_matches_hand_written_loop():

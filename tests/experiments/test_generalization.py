@@ -1,4 +1,7 @@
-"""experiments/am_generalization.py: the --quick run, its files, its claims, its cache."""
+"""experiments/am_generalization.py: the --quick run, its files, its claims, its cache.
+
+The science itself is tested unit by unit in tests/amsim/test_generalization.py.
+"""
 import json
 import math
 import re
@@ -7,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from amsim.generalization import entropy_gap
 from tests.experiments.helpers import check_curve, load_script
 
 NAMES = ("basins", "features", "entropy", "census", "archetypes")
@@ -89,11 +93,10 @@ def test_training_recovery_falls_and_test_recovery_rises_with_P(quick_run):
 def test_entropy_small_on_training_examples_when_memorising(quick_run):
     e = json.loads((quick_run["out"] / "am_generalization_entropy.json").read_text())
     small = str(e["three_P"][0])
-    tr, te = np.asarray(e["values"][small]["training"]), np.asarray(e["values"][small]["test"])
+    tr, te = e["values"][small]["training"], e["values"][small]["test"]
     # means with their standard errors: training entropy well below test entropy
-    diff = te.mean() - tr.mean()
-    se = math.hypot(te.std(ddof=1) / math.sqrt(te.size), tr.std(ddof=1) / math.sqrt(tr.size))
-    assert diff > K_SE * se, (tr.mean(), te.mean(), se)
+    diff, se = entropy_gap(tr, te)
+    assert diff > K_SE * se, (np.mean(tr), np.mean(te), se)
 
 
 def test_second_run_is_a_cache_hit(quick_run):
