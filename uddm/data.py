@@ -746,3 +746,27 @@ def dataset_from_texts(train_texts, test_texts=(), tokenizer: str = "char",
 def dataset_summary(ds: Dataset) -> str:
     return json.dumps({"train": list(ds.train.shape), "test": list(ds.test.shape),
                        "vocab_size": ds.tokenizer.vocab_size})
+
+
+def dataset_from_tokens(train, test=None, vocab_size: int | None = None, name: str = "tokens") -> Dataset:
+    """A Dataset of ready token sequences, e.g. ±1 patterns mapped to K = 2 tokens
+    (`memkit.binary.spins_to_tokens`) for the bridge experiment.
+
+    train, test : (n, L) integer arrays of ids in [0, vocab_size) (test may be empty)
+    vocab_size : K (default: the largest id + 1, at least 2); the tokenizer is K
+        abstract symbols (`SymbolTokenizer`), so checkpoints record K and nothing else
+    name : the corpus name recorded in the spec (the data identity adds a SHA-256)
+    """
+    tr = torch.as_tensor(np.asarray(train), dtype=torch.long)
+    if tr.ndim != 2 or tr.shape[0] < 1 or tr.shape[1] < 2:
+        raise ValueError(f"train must be a non-empty (n, L) array with L >= 2, got shape {tuple(tr.shape)}")
+    te = (torch.empty((0, tr.shape[1]), dtype=torch.long) if test is None
+          else torch.as_tensor(np.asarray(test), dtype=torch.long).reshape(-1, tr.shape[1]))
+    top = int(max(int(tr.max()), int(te.max()) if te.numel() else 0))
+    K = max(top + 1, 2) if vocab_size is None else int(vocab_size)
+    lo = int(min(int(tr.min()), int(te.min()) if te.numel() else 0))
+    if lo < 0 or top >= K:
+        raise ValueError(f"token ids must lie in [0, {K}), got values in [{lo}, {top}]")
+    spec = DataSpec(corpus=f"{name}:{tr.shape[0]}+{te.shape[0]}", tokenizer="char",
+                    length=int(tr.shape[1]), n_train=int(tr.shape[0]), n_test=int(te.shape[0]))
+    return Dataset(tr, te, SymbolTokenizer(K), spec)
