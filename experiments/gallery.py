@@ -37,6 +37,11 @@ def _isnum(k) -> bool:
         return False
 
 
+def _at(P) -> str:
+    """A marker P of the AM scripts ("P = 102"), or "not reached on this grid" (None)."""
+    return "not reached on this grid" if P is None else f"at P = {fmt(P, 0)}"
+
+
 def _largest(d: dict) -> str:
     return _num_keys(d)[-1]
 
@@ -96,15 +101,15 @@ def _am_capacity(d):
 # ----------------------------------------------------------------- AM generalisation
 def _am_basins(d):
     tr, te, P = d["training"]["radius_mean"], d["test"]["radius_mean"], d["P"]
-    return (f"half the unseen examples are fixed points at P = {fmt(d['markers']['test_stable_P'], 0)}; "
+    return (f"half the unseen examples are fixed points {_at(d['markers']['test_stable_P'])}; "
             f"radius training {fmt(tr[0])} -> {fmt(tr[-1])}, test {fmt(te[0])} -> {fmt(te[-1])} "
             f"(P = {P[0]} -> {P[-1]})")
 
 
 def _am_features(d):
     f, a = d["features"]["markers"], d["archetypes"]["markers"]
-    return (f"features: half are fixed points at P = {fmt(f['hidden_stable_P'], 0)}; archetypes: "
-            f"at P = {fmt(a['hidden_stable_P'], 0)}")
+    return (f"features: half are fixed points {_at(f['hidden_stable_P'])}; archetypes: "
+            f"{_at(a['hidden_stable_P'])}")
 
 
 def _am_entropy(d):
@@ -117,7 +122,7 @@ def _am_census(d):
     c = d["census"]
     return (f"memorised {fmt(c['memorised']['mean'][0], 2)} -> {fmt(c['memorised']['mean'][-1], 2)}, "
             f"generalised {fmt(c['generalised']['mean'][0], 2)} -> {fmt(c['generalised']['mean'][-1], 2)}; "
-            f"they cross at P = {fmt(d['markers']['census_crossing_P'], 0)}")
+            f"they cross {_at(d['markers']['census_crossing_P'])}")
 
 
 def _am_archetypes(d):

@@ -125,7 +125,7 @@ def render_gallery(out_dir, entries: Sequence[Entry], title: str = "Figures",
                     f"{_cell(e.reference)} |")
         s = [f"## {e.name}", "", f"**{e.title}**", ""]
         for p in present:
-            s += [f"![{e.name}]({p})", ""]
+            s += [f"![{Path(p).stem}]({p})", ""]
         s += [e.caption.strip(), ""]
         if isinstance(data, dict) and isinstance(data.get("caption"), str):
             s += [f"Settings: {data['caption'].strip()}", ""]
