@@ -19,9 +19,9 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from memkit.gallery import Entry, crossing, fmt, write_gallery  # noqa: E402
+from memkit.gallery import Entry, crossing, fmt, render_gallery, write_gallery  # noqa: E402
 
-__all__ = ["ENTRIES", "write_index"]
+__all__ = ["ENTRIES", "render_index", "write_index"]
 
 
 def _num_keys(d: dict) -> list[str]:
@@ -94,8 +94,8 @@ def _am_capacity(d):
     n_p = _largest(d["pl"])
     p = d["pl"][n_p]
     a_p = crossing(p["alpha"], p["fraction_fixed_points"], 0.5)
-    return (f"Hebb (N = {n_h}) overlap from the patterns falls below 0.9 at alpha = {fmt(a_h)}; PL (N = {n_p}) "
-            f"half the patterns are fixed points up to alpha = {fmt(a_p, 2)}")
+    return (f"Hebb (N = {n_h}) overlap from the patterns falls below 0.9 at alpha = {fmt(a_h)}; "
+            f"PL (N = {n_p}) half the patterns are fixed points up to alpha = {fmt(a_p, 2)}")
 
 
 # ----------------------------------------------------------------- AM generalisation
@@ -345,15 +345,19 @@ INTRO = {
 }
 
 
-def _data_only_note() -> str:
-    return (" Data without a figure: " + ", ".join(f"`{n}`" for n in DATA_ONLY)
-            + " (listed under Other files when present).")
+def _intro(scale: str) -> str:
+    return (INTRO.get(scale, INTRO["quick"]) + " Data without a figure: "
+            + ", ".join(f"`{n}`" for n in DATA_ONLY) + " (listed under Other files when present).")
+
+
+def render_index(out, scale: str = "quick") -> str:
+    """The Markdown of `out/index.md` (what `write_index` writes)."""
+    return render_gallery(out, ENTRIES, title=f"Figures ({scale} scale)", intro=_intro(scale))
 
 
 def write_index(out, scale: str = "quick") -> Path:
     """Write `out/index.md`, the gallery of the figures in `out` (scale: quick | full)."""
-    intro = INTRO.get(scale, INTRO["quick"]) + _data_only_note()
-    return write_gallery(out, ENTRIES, title=f"Figures ({scale} scale)", intro=intro)
+    return write_gallery(out, ENTRIES, title=f"Figures ({scale} scale)", intro=_intro(scale))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def crossing(xs: Sequence[float], ys: Sequence[float], level: float) -> float | 
     return None
 
 
-def _key(entry: Entry, data: dict | None, out_dir: Path) -> str:
+def _key(entry: Entry, data: dict | None) -> str:
     if entry.key is None:
         return ""
     if data is None:
@@ -120,7 +120,7 @@ def render_gallery(out_dir, entries: Sequence[Entry], title: str = "Figures",
         if not present:
             missing.append((e, absent))
             continue
-        key = _key(e, data, out_dir) + data_note
+        key = _key(e, data) + data_note
         rows.append(f"| [{_cell(e.title)}](#{_anchor(e.name)}) | {_cell(key)} | "
                     f"{_cell(e.reference)} |")
         s = [f"## {e.name}", "", f"**{e.title}**", ""]

@@ -166,11 +166,11 @@ class Progress:
         self.n = int(initial)
         self.t0 = time.monotonic()
         stream = sys.stderr if stream is None else stream
+        on = enabled and (not bar or not is_terminal(stream))
+        line = StatusLine(status or self._status, every, stream, enabled=True) if on else None
         self.bar = tqdm(total=total, desc=desc, unit=unit, initial=initial, file=stream,
                         disable=None if enabled and bar else True, **tqdm_kw)
-        on = enabled and (not bar or not is_terminal(stream))
-        self.line = StatusLine(status or self._status, every, stream, enabled=True).start() \
-            if on else None
+        self.line = line.start() if line is not None else None
 
     def _status(self) -> str:
         return (f"{self.desc}: {self.n}/{self.total} {self.unit}s, "

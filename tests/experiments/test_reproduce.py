@@ -104,10 +104,7 @@ def test_committed_figures_index_is_complete_and_up_to_date():
     assert pngs == links
     text = index.read_text()
     assert "## Missing figures" not in text and "n/a" not in text
-    from memkit.gallery import render_gallery
-    fresh = render_gallery(ROOT / "figures", g.ENTRIES, "Figures (full scale)",
-                           g.INTRO["full"] + g._data_only_note())
-    assert fresh == text, ("figures/index.md is out of date: run "
+    assert g.render_index(ROOT / "figures", "full") == text, ("figures/index.md is out of date: run "
                            "python experiments/reproduce.py --gallery-only --out figures")
 
 

@@ -3,7 +3,6 @@ and run_reporting (a subprocess whose log gets a line at least every interval)."
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import textwrap
