@@ -3,13 +3,23 @@
     python experiments/reproduce.py            # every figure at quick scale (minutes on a laptop CPU)
     python experiments/reproduce.py --full     # the default settings behind the PNGs in figures/
 
+    python experiments/reproduce.py --gallery-only --out figures   # only rewrite figures/index.md
+
 Quick-scale figures go to figures/quick/ (so the committed full-scale PNGs
 stay as they are); --full writes to figures/. Each experiment caches its
 units of work under cache/, so an interrupted run resumes where it stopped.
+
+At the end an index page, `index.md`, is written beside the PNGs: every figure
+with its caption, its key number and the paper's or theory's value
+(`experiments/gallery.py`); a figure that is missing is listed as missing.
+
+Progress: when the output is not a terminal (a log, a pipe), a line appears at
+least every 30 s ($MEMKIT_STATUS_EVERY): the scripts' own status lines (the
+sweep engine's, the training loop's), or "still running <script> (N s)" while a
+script prints nothing. On a terminal the scripts draw their bars.
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 from memkit.cli import OneLineErrorCommand  # noqa: E402
+from memkit.progress import run_reporting  # noqa: E402
 AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py")
 UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
@@ -44,22 +55,40 @@ def commands(full: bool, out: Path, cache: Path) -> list[list[str]]:
               help="Folder for the PNGs and their data [default: figures/quick, or figures with --full].")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder [default: cache/quick, or cache with --full].")
-def main(full: bool, out: Path | None, cache: Path | None):
-    """Run every experiment script and say where the figures are."""
+@click.option("--gallery-only", is_flag=True,
+              help="Run no experiment: only (re)write index.md from the PNGs and JSON "
+                   "files already in the output folder.")
+def main(full: bool, out: Path | None, cache: Path | None, gallery_only: bool):
+    """Run every experiment script, write the gallery index.md and say where the figures are."""
     out = out or (ROOT / "figures" if full else ROOT / "figures" / "quick")
     cache = cache or (ROOT / "cache" if full else ROOT / "cache" / "quick")
     start = time.perf_counter()
-    for cmd in commands(full, out, cache):
-        name = Path(cmd[1]).name
-        click.echo(f"[{time.perf_counter() - start:6.0f} s] {name} ...", err=True)
-        proc = subprocess.run(cmd, cwd=ROOT)
-        if proc.returncode != 0:
-            click.echo(f"Error: {name} failed with exit status {proc.returncode}", err=True)
-            sys.exit(1)
+    if not gallery_only:
+        for cmd in commands(full, out, cache):
+            name = Path(cmd[1]).name
+            click.echo(f"[{time.perf_counter() - start:6.0f} s] {name} ...", err=True)
+            status = run_reporting(cmd, label=name, cwd=ROOT)
+            if status != 0:
+                click.echo(f"Error: {name} failed with exit status {status}", err=True)
+                sys.exit(1)
+    elif not out.is_dir():
+        raise click.UsageError(f"--out {out} is not a folder of figures")
+    index = write_index(out, "full" if full or out.resolve() == (ROOT / "figures").resolve()
+                        else "quick")
     pngs = sorted(out.glob("*.png"))
-    click.echo(f"done in {time.perf_counter() - start:.0f} s: {len(pngs)} figures in {out}")
+    click.echo(f"done in {time.perf_counter() - start:.0f} s: {len(pngs)} figures in {out}, "
+               f"index {index}")
     for p in pngs:
         click.echo(f"  {p}")
+
+
+def write_index(out: Path, scale: str) -> Path:
+    """The gallery page `out/index.md` (experiments/gallery.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_reproduce_gallery", HERE / "gallery.py")
+    gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gallery)
+    return gallery.write_index(out, scale)
 
 
 if __name__ == "__main__":

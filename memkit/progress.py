@@ -12,20 +12,50 @@ one long unit of work runs. Runs shorter than `every` print nothing extra.
             ...
             bar.update(1)
 
-`Progress` is the usual pair (a tqdm bar, or a status line off a terminal);
-`StatusLine` alone takes any function returning the line, for loops that know more
-than a count (the sweep engine reports computed / from the cache / locked by others).
+`Progress` is the usual pair (a tqdm bar, or a status line off a terminal; with
+`bar=False` the status line alone, also on a terminal); `StatusLine` alone takes any
+function returning the line, for loops that know more than a count (the sweep engine
+reports computed / from the cache / locked by others). `run_reporting` runs a
+subprocess so that its log, too, gets a line at least every `every` seconds (the
+child's own lines, or "still running <label> (N s)" while the child is silent).
+
+The interval is `STATUS_EVERY` (30 s) unless the environment variable
+`MEMKIT_STATUS_EVERY` (seconds, > 0) says otherwise; it is read when a status line
+starts, and child processes inherit it, so a test can shorten it for a whole run.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
-from typing import Callable, TextIO
+from typing import Callable, Sequence, TextIO
 
-__all__ = ["STATUS_EVERY", "StatusLine", "Progress", "format_seconds", "is_terminal"]
+__all__ = ["STATUS_EVERY", "STATUS_ENV", "StatusLine", "Progress", "format_seconds",
+           "is_terminal", "status_every", "run_reporting"]
 
 STATUS_EVERY = 30.0   # seconds between two status lines off a terminal
+STATUS_ENV = "MEMKIT_STATUS_EVERY"   # overrides STATUS_EVERY (seconds, > 0)
+
+
+def status_every(every: float | None = None) -> float:
+    """The status-line interval: `every` if given, else $MEMKIT_STATUS_EVERY, else 30 s.
+
+    ValueError (naming the variable) when the value is not a number of seconds > 0."""
+    what = "every"
+    if every is None:
+        raw = os.environ.get(STATUS_ENV, "").strip()
+        if not raw:
+            return STATUS_EVERY
+        what = STATUS_ENV
+        try:
+            every = float(raw)
+        except ValueError:
+            raise ValueError(f"{STATUS_ENV} must be a number of seconds > 0, got {raw!r}") from None
+    if not (isinstance(every, (int, float)) and every > 0 and every != float("inf")):
+        raise ValueError(f"{what} must be a number of seconds > 0, got {every!r}")
+    return float(every)
 
 
 def is_terminal(stream: TextIO | None = None) -> bool:
@@ -55,7 +85,8 @@ class StatusLine:
     Parameters
     ----------
     status : returns the line to print (called from the background thread; keep it cheap)
-    every : seconds between lines (default STATUS_EVERY = 30)
+    every : seconds between lines (default: `status_every()`, 30 s unless
+        $MEMKIT_STATUS_EVERY says otherwise)
     stream : where to print (default: sys.stderr when started)
     enabled : None = only when `stream` is not a terminal (a terminal has the bar);
         True / False force it on / off
@@ -64,12 +95,10 @@ class StatusLine:
     prints a last one (the totals at the end of a long job). A context manager does both.
     """
 
-    def __init__(self, status: Callable[[], str], every: float = STATUS_EVERY,
+    def __init__(self, status: Callable[[], str], every: float | None = None,
                  stream: TextIO | None = None, enabled: bool | None = None):
-        if not every > 0:
-            raise ValueError(f"every must be > 0 seconds, got {every!r}")
         self.status = status
-        self.every = float(every)
+        self.every = status_every(every)
         self.stream = stream
         self.enabled = enabled
         self.lines = 0
@@ -120,25 +149,28 @@ class Progress:
     Parameters
     ----------
     total, desc, unit : as tqdm's
-    enabled : False hides both (the `--no-progress` of the commands)
+    enabled : False hides both (quiet)
+    bar : False: no bar, the status line instead, also on a terminal
     initial : steps already done (e.g. read from a cache)
-    every, stream : of the status line
+    every, stream : of the status line (every: see `status_every`)
     status : the status line's text (default: "desc: n/total units, elapsed")
+    **tqdm_kw : passed on to tqdm (e.g. dynamic_ncols, mininterval)
     """
 
     def __init__(self, total: int, desc: str = "", unit: str = "it", enabled: bool = True,
-                 initial: int = 0, every: float = STATUS_EVERY, stream: TextIO | None = None,
-                 status: Callable[[], str] | None = None):
+                 initial: int = 0, every: float | None = None, stream: TextIO | None = None,
+                 status: Callable[[], str] | None = None, bar: bool = True, **tqdm_kw):
         from tqdm.auto import tqdm
 
         self.total, self.desc, self.unit = int(total), desc, unit
         self.n = int(initial)
         self.t0 = time.monotonic()
         stream = sys.stderr if stream is None else stream
+        on = enabled and (not bar or not is_terminal(stream))
+        line = StatusLine(status or self._status, every, stream, enabled=True) if on else None
         self.bar = tqdm(total=total, desc=desc, unit=unit, initial=initial, file=stream,
-                        disable=None if enabled else True)
-        self.line = (StatusLine(status or self._status, every, stream).start()
-                     if enabled and not is_terminal(stream) else None)
+                        disable=None if enabled and bar else True, **tqdm_kw)
+        self.line = line.start() if line is not None else None
 
     def _status(self) -> str:
         return (f"{self.desc}: {self.n}/{self.total} {self.unit}s, "
@@ -165,3 +197,66 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def run_reporting(cmd: Sequence[str], label: str | None = None, every: float | None = None,
+                  stream: TextIO | None = None, **popen_kw) -> int:
+    """Run `cmd` and return its exit status; off a terminal, a line at least every `every` s.
+
+    On a terminal (`stream`, default sys.stderr) the child inherits the terminal and
+    draws its own bars. Otherwise its stdout and stderr are passed on line by line (to
+    sys.stdout and `stream`) and, whenever the child has printed nothing for `every`
+    seconds, "still running <label> (<elapsed>)" goes to `stream`: a log never stays
+    silent for long, whatever the child does. The child's output itself is unchanged.
+    """
+    stream = sys.stderr if stream is None else stream
+    label = label or os.path.basename(str(cmd[0]))
+    every = status_every(every)
+    if is_terminal(stream):
+        return subprocess.run(list(cmd), **popen_kw).returncode
+    lock = threading.Lock()
+    last = [time.monotonic()]
+
+    def pump(pipe, out):
+        for line in iter(pipe.readline, ""):
+            with lock:
+                last[0] = time.monotonic()
+                try:
+                    out.write(line)
+                    out.flush()
+                except (OSError, ValueError):
+                    pass
+        pipe.close()
+
+    t0 = time.monotonic()
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            errors="replace", bufsize=1, **popen_kw)
+    pumps = [threading.Thread(target=pump, args=(proc.stdout, sys.stdout), daemon=True),
+             threading.Thread(target=pump, args=(proc.stderr, stream), daemon=True)]
+    for t in pumps:
+        t.start()
+    try:
+        while True:
+            with lock:
+                wait = last[0] + every - time.monotonic()
+            try:
+                proc.wait(timeout=max(wait, 0.01))
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            with lock:
+                if time.monotonic() - last[0] >= every:
+                    print(f"still running {label} ({format_seconds(time.monotonic() - t0)})",
+                          file=stream, flush=True)
+                    last[0] = time.monotonic()
+    except BaseException:          # Ctrl-C reaches the child too (same process group)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    finally:
+        for t in pumps:
+            t.join(timeout=5)
+    return proc.returncode

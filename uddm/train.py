@@ -406,7 +406,8 @@ def _load_state(model, state, path) -> None:
 
 # --------------------------------------------------------------------------- the loop
 def train(cfg: TrainConfig, data: DataSpec | Dataset, out=None, resume=None,
-          dataset: Dataset | None = None, callback=None) -> TrainResult:
+          dataset: Dataset | None = None, callback=None, *, bar: bool = True,
+          status_every: float | None = None) -> TrainResult:
     """Train a DiT on `data`; write the checkpoint to `out` (if given).
 
     `data`: a DataSpec (the data are built from it) or a ready Dataset (for example
@@ -415,6 +416,13 @@ def train(cfg: TrainConfig, data: DataSpec | Dataset, out=None, resume=None,
     `resume`: a checkpoint path to continue from (up to `cfg.steps` total steps; the
     data must be the same, checked by SHA-256). `dataset`: a prebuilt dataset (skips
     building it from `data`). `callback(step, record)` is called after each logged step.
+
+    Progress (rank 0, `memkit.progress`), when `cfg.progress` is true: a tqdm bar on a
+    terminal; off a terminal (a log, a pipe), or everywhere with `bar=False`, one status
+    line every `status_every` seconds (default 30 s, or $MEMKIT_STATUS_EVERY):
+    "uddm cpu-xs: step 300/1000 (30%), loss 2.4142, val_nelbo ..., 5120 tokens/s,
+    1m02s elapsed, ETA 2m25s". `cfg.progress = False` prints nothing. Progress output
+    never changes a number: it reads the loop's counters from a background thread.
     Under torchrun (WORLD_SIZE > 1) the process group is created here and torn down
     at the end, so every rank exits cleanly.
     """
@@ -427,7 +435,7 @@ def train(cfg: TrainConfig, data: DataSpec | Dataset, out=None, resume=None,
     import torch.distributed as dist
 
     try:
-        result = _train(cfg, data, out, resume, dataset, callback)
+        result = _train(cfg, data, out, resume, dataset, callback, bar, status_every)
         if started:
             dist.barrier()          # on success only: a failed rank must not wait here
         return result
@@ -436,7 +444,8 @@ def train(cfg: TrainConfig, data: DataSpec | Dataset, out=None, resume=None,
             dist.destroy_process_group()
 
 
-def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> TrainResult:
+def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback, bar=True,
+           status_every=None) -> TrainResult:
     rank, world = _dist_info()
     device = _resolve_device(cfg.device)
     if device.type == "cuda" and world > 1:
@@ -537,12 +546,8 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
                             history=history, rng_states=rng_states)
         saved["step"] = step
 
-    pbar = None
-    if cfg.progress and rank == 0:
-        from tqdm.auto import tqdm
-        # disable=None: a bar on a terminal, nothing when output is redirected
-        pbar = tqdm(total=cfg.steps, initial=step, desc=f"uddm {model_cfg.name}",
-                    dynamic_ncols=True, disable=None, mininterval=0.5)
+    report = _Report(cfg, model_cfg.name, step, bar, status_every) \
+        if cfg.progress and rank == 0 else None
     model.train()
     t_last, tok_count = time.perf_counter(), 0
     consistent = True          # weights, optimiser, EMA, step and RNG states agree
@@ -609,12 +614,8 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
                     t_last, tok_count = now, 0
                 history.append(rec)
                 consistent = True
-                if pbar is not None:
-                    pbar.update(1)
-                    post = {"loss": f"{rec['loss']:.4f}"}
-                    if "val_nelbo" in rec:
-                        post["val_nelbo"] = f"{rec['val_nelbo']:.4f}"
-                    pbar.set_postfix(post)
+                if report is not None:
+                    report.update(rec, n_tok)
                 if callback is not None:
                     callback(step, rec)
                 if cfg.ckpt_every and step % cfg.ckpt_every == 0 and step < cfg.steps:
@@ -638,12 +639,52 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback) -> 
         raise TrainingInterrupted(saved["step"] if saved["step"] is not None else 0,
                                   out if saved["step"] is not None else None) from None
     finally:
-        if pbar is not None:
-            pbar.close()
+        if report is not None:
+            report.close()
     ema.copy_to(ema_model)
     ema_model.eval()
     return TrainResult(model=model, ema_model=ema_model, history=history, dataset=dataset,
                        step=step)
+
+
+class _Report:
+    """The bar / status line of one training run (memkit.progress.Progress)."""
+
+    def __init__(self, cfg: TrainConfig, name: str, step: int, bar: bool, every):
+        from memkit.progress import Progress
+        self.name, self.total, self.step0 = name, cfg.steps, step
+        self.step, self.loss, self.val, self.tokens = step, None, None, 0
+        self.t0 = time.monotonic()
+        self.progress = Progress(cfg.steps, desc=f"uddm {name}", unit="step", initial=step,
+                                 bar=bar, every=every, status=self.line,
+                                 dynamic_ncols=True, mininterval=0.5)
+
+    def update(self, rec: dict, n_tok: int) -> None:
+        self.step, self.loss = rec["step"], rec["loss"]
+        self.tokens += n_tok
+        post = {"loss": f"{rec['loss']:.4f}"}
+        if "val_nelbo" in rec:
+            self.val = rec["val_nelbo"]
+        if self.val is not None:
+            post["val_nelbo"] = f"{self.val:.4f}"
+        self.progress.update(1, **post)
+
+    def line(self) -> str:
+        from memkit.progress import format_seconds
+        step, elapsed = self.step, time.monotonic() - self.t0
+        s = f"uddm {self.name}: step {step}/{self.total} ({100 * step / max(self.total, 1):.0f}%)"
+        if self.loss is not None:
+            s += f", loss {self.loss:.4f}"
+        if self.val is not None:
+            s += f", val_nelbo {self.val:.4f}"
+        done = step - self.step0
+        s += f", {self.tokens / max(elapsed, 1e-9):.0f} tokens/s, {format_seconds(elapsed)} elapsed"
+        if 0 < done and step < self.total:
+            s += f", ETA {format_seconds(elapsed / done * (self.total - step))}"
+        return s
+
+    def close(self) -> None:
+        self.progress.close()
 
 
 def _all_finite_list(tensors) -> bool:

@@ -1,5 +1,11 @@
-"""Training: memorisation, exact resumption, determinism, checkpoints, curriculum."""
+"""Training: memorisation, exact resumption, determinism, checkpoints, curriculum, and
+progress off a terminal (status lines in a log, same numbers)."""
 import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -123,3 +129,60 @@ def test_bad_training_values(tmp_path):
     (tmp_path / "t.pt").write_bytes((tmp_path / "a.pt").read_bytes()[:500])
     with pytest.raises(ValueError, match="truncated"):
         load_checkpoint(tmp_path / "t.pt")
+
+
+# ------------------------------------------------------------------ progress off a terminal
+ROOT = Path(__file__).resolve().parents[2]
+STATUS = re.compile(r"^uddm cpu-xxs: step (\d+)/(\d+) \(\d+%\), loss \d+\.\d{4}(, val_nelbo \d+\.\d{4})?, "
+                    r"\d+ tokens/s, \S+ elapsed(, ETA \S+)?$")
+CLI_TRAIN = ["train", "--config", "cpu-xxs", "--corpus", "markov:16:3:0", "--length", "16",
+             "--n-train", "12", "--n-test", "8", "--batch-size", "4"]
+
+
+def _status_lines(text):
+    return [ln for ln in text.splitlines() if ln.startswith("uddm cpu-xxs: step ")]
+
+
+def test_uddm_train_in_a_log_prints_periodic_status_lines(tmp_path):
+    """stdout and stderr are pipes (a log): no bar, one status line every
+    $MEMKIT_STATUS_EVERY seconds (30 by default; 0.2 here), the totals at the end."""
+    env = dict(os.environ, MEMKIT_STATUS_EVERY="0.2", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-m", "uddm.cli"] + CLI_TRAIN
+                       + ["--steps", "150", "--out", str(tmp_path / "t.pt")],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=280)
+    assert r.returncode == 0, r.stderr
+    lines = _status_lines(r.stderr)
+    assert len(lines) >= 3, r.stderr
+    for ln in lines:
+        assert STATUS.match(ln), ln
+    steps = [int(STATUS.match(ln).group(1)) for ln in lines]
+    assert steps == sorted(steps) and steps[-1] == 150
+    assert "val_nelbo" in lines[-1] and "ETA" not in lines[-1]
+    assert "\r" not in r.stderr and "it/s" not in r.stderr        # no tqdm bar in the log
+    assert r.stdout.startswith("step 150: loss")
+
+
+def test_no_progress_keeps_status_lines_quiet_drops_them(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from uddm.cli import main
+    monkeypatch.setenv("MEMKIT_STATUS_EVERY", "0.02")
+    r = CliRunner().invoke(main, CLI_TRAIN + ["--steps", "80", "--no-progress",
+                                              "--out", str(tmp_path / "a.pt")])
+    assert r.exit_code == 0, r.output
+    assert len(_status_lines(r.stderr)) >= 2 and "step 80/80" in _status_lines(r.stderr)[-1]
+    r = CliRunner().invoke(main, CLI_TRAIN + ["--steps", "80", "--quiet",
+                                              "--out", str(tmp_path / "b.pt")])
+    assert r.exit_code == 0, r.output
+    assert _status_lines(r.stderr) == [] and r.stderr == ""
+    assert r.stdout.startswith("step 80: loss")
+    assert "--quiet" in CliRunner().invoke(main, ["train", "--help"]).output
+
+
+def test_progress_output_changes_no_number(capsys):
+    quiet = train(_cfg(steps=40), SMALL)
+    assert capsys.readouterr().err == ""                            # progress=False: nothing
+    loud = train(_cfg(steps=40, progress=True), SMALL, bar=False, status_every=0.005)
+    assert len(_status_lines(capsys.readouterr().err)) >= 1
+    assert [h["loss"] for h in quiet.history] == [h["loss"] for h in loud.history]
+    for a, b in zip(quiet.model.parameters(), loud.model.parameters()):
+        assert torch.equal(a, b)
