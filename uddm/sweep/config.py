@@ -75,7 +75,7 @@ def _route(flat: dict, train: TrainConfig, data: DataSpec) -> tuple[TrainConfig,
 
 
 def _flat(kw: dict) -> dict:
-    """Pop the flat data/training names out of `kw` (data wins for `length`)."""
+    """Pop the flat data/training names out of `kw` (`length` is the data's)."""
     return {k: kw.pop(k) for k in list(kw) if k in DATA_NAMES or k in TRAIN_NAMES}
 
 
