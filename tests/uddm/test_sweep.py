@@ -18,8 +18,7 @@ from click.testing import CliRunner
 
 from uddm.cli import main as uddm_main
 from uddm.sweep import (PRESETS, SweepConfig, aggregate, checkpoint_path, get_preset, run_exact,
-                        run_sweep, train_point)
-from uddm.sweep.config import sweep_data, sweep_train
+                        run_sweep, sweep_data, sweep_train, train_point)
 
 EXP = Path(__file__).resolve().parents[2] / "experiments"
 FIGS = [f"uddm_fig{i}" for i in range(1, 6)] + ["uddm_census", "uddm_entropy_hist", "uddm_examples"]

@@ -18,7 +18,7 @@ from memkit.io import config_hash
 from uddm.data import DataSpec
 from uddm.sweep import (DEFAULT_CACHE, DEFAULT_PRESET, PRESETS, SweepConfig, exact_key,
                         get_preset, measure_key, model_key, run_units)
-from uddm.sweep.config import sweep_data, sweep_train
+from uddm.sweep import sweep_data, sweep_train
 from uddm.train import TrainConfig
 
 EXP = Path(__file__).resolve().parents[2] / "experiments"

@@ -28,7 +28,7 @@ from uddm.references import BigramDenoiser, reference_denoiser
 from uddm.sweep.config import (DEFAULT_CACHE, DEFAULT_PRESET, EXACT, MEASURE_VERSION, PRESETS,
                                Point, SweepConfig, checkpoint_path, describe, exact_key,
                                exact_point, geometric_sizes, get_preset, measure_key,
-                               measure_settings, model_key)
+                               measure_settings, model_key, sweep_data, sweep_train)
 from uddm.sweep.figures import (aggregate, caption, failed_note, failed_points, figure_command,
                                 legend_outside, model_results, pick_regimes, size_colours)
 from uddm.sweep.measure import ENTROPY_BINS, measure_exact, measure_model, measure_point
@@ -61,4 +61,4 @@ __all__ = ["model_results", "size_colours", "legend_outside", "failed_points", "
            "model_key", "measure_key", "exact_key", "exact_point", "measure_exact",
            "ground_truth", "ENTROPY_BINS",
            # new
-           "DEFAULT_PRESET", "measure_settings", "paired_difference"]
+           "DEFAULT_PRESET", "measure_settings", "paired_difference", "sweep_data", "sweep_train"]

@@ -29,7 +29,7 @@ from uddm.train import TrainConfig
 
 __all__ = ["SweepConfig", "Point", "PRESETS", "DEFAULT_PRESET", "get_preset", "geometric_sizes",
            "DEFAULT_CACHE", "MEASURE_VERSION", "EXACT", "model_key", "measure_key", "exact_key",
-           "checkpoint_path", "exact_point", "describe"]
+           "checkpoint_path", "exact_point", "describe", "sweep_data", "sweep_train"]
 
 DEFAULT_CACHE = REPO_ROOT / "cache" / "uddm_sweep"
 DEFAULT_PRESET = "cpu"   # what `uddm sweep ...` and the figure scripts run without --preset
@@ -89,7 +89,9 @@ class SweepConfig:
     (nested subsets): a positive integer count, a float fraction in (0, 1] of the
     training split (the paper's grid, `uddm.data.PAPER_FRACTIONS`), or `None` = the whole
     training split. The measurement settings are part of each measurement's cache key,
-    the training and data settings of each checkpoint's key.
+    the training and data settings of each checkpoint's key. Build `data` and `train`
+    from the sweep's defaults, `replace(sweep_data(), ...)` and `replace(sweep_train(),
+    ...)`, as the presets do (a bare `TrainConfig()` has the defaults of `uddm train`).
 
     The data and training settings read by their own names too (`cfg.steps` is
     `cfg.train.steps`, `cfg.corpus` is `cfg.data.corpus`), and `with_(steps=...)`
@@ -214,8 +216,8 @@ class SweepConfig:
         """The flat dict every figure's JSON and the summary carry as "sweep" (JSON-able).
 
         The data and training settings appear by their flat names, in the order of the
-        published documents (docs/results-uddm.md); a training or data field a sweep sets
-        away from its class default beyond those (e.g. `schedule`) is added by name.
+        published documents (docs/results-uddm.md); a further training field a sweep sets
+        away from `TrainConfig`'s default (e.g. `schedule`) is added by name.
         """
         def plain(v):
             return list(v) if isinstance(v, tuple) else v
@@ -242,9 +244,10 @@ def _alias(name: str, part: str) -> property:
 
 for _n in TRAIN_NAMES:
     setattr(SweepConfig, _n, _alias(_n, "train"))
-for _n in DATA_NAMES:                       # after train: `length` is the data's
+for _n in DATA_NAMES:
     setattr(SweepConfig, _n, _alias(_n, "data"))
 
+# the deprecation path of the flat constructor: the dataclass' own __init__, after routing
 _dataclass_init = SweepConfig.__init__
 
 

@@ -215,7 +215,8 @@ def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False
     schedule = make_schedule(ck["train_config"]["schedule"], ck["train_config"]["eps"])
     full = None
     if ds.source is None and p.n_train is not None:     # the text reference sees the whole split
-        full = build_dataset(replace(spec, n_train=None, fraction=None), tokenizer_dict=ck["tokenizer"]).train.numpy()
+        full = build_dataset(replace(spec, n_train=None, fraction=None),
+                             tokenizer_dict=ck["tokenizer"]).train.numpy()
     res = {"point": {"index": p.index, "model": p.model, "seed": p.seed, "size_index": p.size_index,
                      "n_train": int(ds.train.shape[0]), "n_test": int(ds.test.shape[0])},
            "params": count_parameters(model), "weights": "EMA" if cfg.use_ema else "raw"}
