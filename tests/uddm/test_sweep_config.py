@@ -166,3 +166,18 @@ def test_every_sweep_option_default_is_the_one_of_the_code_it_feeds():
             assert want is not KeyError, f"{where}: option --{param.name} is not checked here"
             got = param.get_default(click.Context(cmd))
             assert got == want, f"{where}: --{param.name} defaults to {got!r}, the code to {want!r}"
+
+
+def test_the_committed_figures_record_the_presets_as_they_are():
+    """figures/uddm_*.json were made by the cpu preset: its settings and caption line."""
+    import json
+
+    from uddm.sweep import describe
+    paths = sorted((EXP.parent / "figures").glob("uddm_*.json"))
+    recorded = [json.loads(p.read_text()) for p in paths]
+    recorded = [(p, d) for p, d in zip(paths, recorded) if "sweep" in d]
+    assert len(recorded) >= 9
+    for path, doc in recorded:
+        cfg = PRESETS[doc["preset"]]
+        assert doc["sweep"] == cfg.to_dict(), path.name
+        assert doc["caption"] == describe(cfg), path.name
