@@ -109,6 +109,8 @@ def test_flat_names_read_and_replace_through_the_nested_configs():
     assert (c.train.steps, c.data.corpus, c.n_refs) == (7, "markov:16:3", 5)
     assert (g.train.steps, g.train.lr) == (7, 3e-3)
     assert cfg.train.steps == 400 and PRESETS["quick"].train.steps == 400     # copies
+    assert hash(get_preset("quick")) == hash(cfg) and get_preset("quick") == cfg
+    assert len({cfg, get_preset("quick"), c}) == 2                            # hashable
     with pytest.raises(AttributeError):
         cfg.steps = 3                                    # read-only, as the frozen fields
     # per point: the data's size and the model, seed and length of the training

@@ -232,6 +232,11 @@ class SweepConfig:
                     if f.name not in ("name", "data", "models", "sizes", "seeds", "train")})
         return out
 
+    def __hash__(self) -> int:
+        # hashable as before the nesting (TrainConfig and DataSpec are not): equal configs
+        # have equal dicts
+        return hash(config_hash(self.to_dict()))
+
     @property
     def is_markov(self) -> bool:
         return self.corpus == "markov" or self.corpus.startswith("markov:")
