@@ -42,12 +42,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-# Make `import amsim` work when run as `python benchmarks/bench_amsim.py`
-# from a checkout without installation.
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
 # --------------------------------------------------------------------------- sizes
 FULL = dict(
     step_N=1000, step_P=2000, step_reps=15,

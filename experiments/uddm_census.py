@@ -16,18 +16,11 @@ fixed rule of `uddm.sweep.pick_regimes` calls the transition).
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import numpy as np
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import numpy as np  # noqa: E402
-
-from memkit.figures import use_agg  # noqa: E402
-from uddm.census import CATEGORIES  # noqa: E402
-from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,  # noqa: E402
+from memkit.figures import use_agg
+from uddm.census import CATEGORIES
+from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
                         model_results, pick_regimes)
 
 COLOURS = {"copy": "C0", "spurious": "C3", "novel": "C2", "invalid": "0.5"}

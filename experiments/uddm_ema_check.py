@@ -13,24 +13,20 @@ sequences, and of the census' copy fraction, to figures/uddm_ema_check.json.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import click
+import numpy as np
 
-import click  # noqa: E402
-import numpy as np  # noqa: E402
-
-from memkit.cli import one_line_errors  # noqa: E402
-from memkit.figures import FIGURES, save_data  # noqa: E402
-from uddm.sweep import DEFAULT_CACHE, PRESETS, _paired, get_preset, run_sweep  # noqa: E402
+from memkit.cli import one_line_errors
+from memkit.figures import FIGURES, save_data
+from uddm.sweep import get_preset, paired_difference, run_sweep
+from uddm.sweep.options import cache_option, preset_option
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.option("--preset", type=click.Choice(list(PRESETS)), default="cpu", show_default=True)
-@click.option("--cache", type=click.Path(file_okay=False), default=str(DEFAULT_CACHE), show_default=True)
+@preset_option
+@cache_option
 @click.option("--out", type=click.Path(file_okay=False), default=str(FIGURES), show_default=True)
 @click.option("--no-progress", is_flag=True)
 @one_line_errors
@@ -45,8 +41,9 @@ def main(preset, cache, out, no_progress):
         L = r["entropy"]["length"]
         row = {"model": r["point"]["model"], "n_train": r["point"]["n_train"], "seed": r["point"]["seed"],
                "recovery_ema_minus_raw": {
-                   str(t): {s: _paired(e["exp2"][s]["recovery"]["per_ref"][j],
-                                       r["exp2"][s]["recovery"]["per_ref"][j]) for s in ("train", "test")}
+                   str(t): {s: paired_difference(e["exp2"][s]["recovery"]["per_ref"][j],
+                                                 r["exp2"][s]["recovery"]["per_ref"][j])
+                            for s in ("train", "test")}
                    for j, t in enumerate(r["exp2"]["times"])},
                "entropy_ema_minus_raw": {k: float(np.mean(e["entropy"]["sequence"][k])
                                                   - np.mean(r["entropy"]["sequence"][k])) / L

@@ -13,17 +13,10 @@ largest size).
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import numpy as np
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import numpy as np  # noqa: E402
-
-from memkit.figures import use_agg  # noqa: E402
-from uddm.sweep import EXACT, caption, figure_command, model_results, pick_regimes  # noqa: E402
+from memkit.figures import use_agg
+from uddm.sweep import EXACT, caption, figure_command, model_results, pick_regimes
 
 T_FIG = 0.25
 REGIMES = ("memorising", "transition", "generalising")

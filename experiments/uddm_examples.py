@@ -15,17 +15,11 @@ Markov corpus has no letters); on text they are decoded characters.
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from memkit.figures import use_agg  # noqa: E402
-from uddm.sweep import caption, figure_command, model_results, pick_regimes  # noqa: E402
+from memkit.figures import use_agg
+from uddm.sweep import caption, figure_command, model_results, pick_regimes
 
 REGIMES = ("memorising", "transition", "generalising")
 

@@ -16,17 +16,8 @@ recovery rises, they converge; the larger model reaches the transition later.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import numpy as np  # noqa: E402
-
-from memkit.figures import use_agg  # noqa: E402
-from uddm.sweep import (EXACT, aggregate, caption, failed_note, figure_command,  # noqa: E402
+from memkit.figures import use_agg
+from uddm.sweep import (EXACT, aggregate, caption, failed_note, figure_command,
                         legend_outside, model_results)
 
 

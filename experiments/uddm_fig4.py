@@ -19,18 +19,11 @@ values when generalising.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import numpy as np
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-import numpy as np  # noqa: E402
-
-from memkit.figures import use_agg  # noqa: E402
-from memkit.measures import two_sample_auc  # noqa: E402
-from uddm.sweep import (EXACT, caption, failed_note, figure_command, model_results,  # noqa: E402
+from memkit.figures import use_agg
+from memkit.measures import two_sample_auc
+from uddm.sweep import (EXACT, caption, failed_note, figure_command, model_results,
                         pick_regimes)
 
 REGIMES = ("memorising", "transition", "generalising")

@@ -19,17 +19,11 @@ no validation-perplexity curve; panel (c) is ours.)
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from memkit.figures import use_agg  # noqa: E402
-from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,  # noqa: E402
+from memkit.figures import use_agg
+from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
                         model_results)
 
 

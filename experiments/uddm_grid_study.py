@@ -15,33 +15,29 @@ compared *paired*: the same references and the same corrupted starts on every gr
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import click
+import numpy as np
+import torch
 
-import click  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from memkit.cli import one_line_errors, parse_number_list  # noqa: E402
-from memkit.figures import FIGURES, save_data  # noqa: E402
-from memkit.measures import two_sample_auc  # noqa: E402
-from memkit.protocol import run_retrieval  # noqa: E402
-from uddm.sweep import DEFAULT_CACHE, PRESETS, checkpoint_path, get_preset  # noqa: E402
+from memkit.cli import one_line_errors, parse_number_list
+from memkit.figures import FIGURES, save_data
+from memkit.measures import two_sample_auc
+from memkit.protocol import run_retrieval
+from uddm.sweep import checkpoint_path, get_preset
+from uddm.sweep.options import cache_option, preset_option
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.option("--preset", type=click.Choice(list(PRESETS)), default="cpu", show_default=True)
+@preset_option
 @click.option("--point", type=int, default=None, help="Sweep point (default: the last one).")
 @click.option("--grids", default="128,1000", show_default=True, help="Grid sizes to compare.")
 @click.option("--times", default="0.1,0.25,0.5", show_default=True)
 @click.option("--n", "n_refs", type=int, default=256, show_default=True, help="Test references.")
 @click.option("--n-generated", type=int, default=128, show_default=True)
-@click.option("--cache", type=click.Path(file_okay=False), default=str(DEFAULT_CACHE), show_default=True)
+@cache_option
 @click.option("--out", type=click.Path(file_okay=False), default=str(FIGURES), show_default=True)
 @one_line_errors
 def main(preset, point, grids, times, n_refs, n_generated, cache, out):

@@ -11,18 +11,13 @@ that the committed document matches the committed summary.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+import click
 
-import click  # noqa: E402
-
-from memkit.cli import one_line_errors  # noqa: E402
-from memkit.figures import FIGURES, REPO_ROOT  # noqa: E402
-from uddm.sweep import results_markdown  # noqa: E402
+from memkit.cli import one_line_errors
+from memkit.figures import FIGURES, REPO_ROOT
+from uddm.sweep import results_markdown
 
 BEGIN, END = "<!-- begin generated tables -->", "<!-- end generated tables -->"
 

@@ -17,6 +17,7 @@ import torch
 from memkit.cli import OneLineErrorGroup, UserError, one_line_errors, sweep_options
 from memkit.io import check_outputs
 from memkit.validate import check_count, check_number
+from uddm.sweep.options import cache_option, preset_option
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -501,23 +502,17 @@ def _sweep_cfg(preset):
     return get_preset(preset)
 
 
-_PRESET = click.option("--preset", default="cpu", show_default=True,
-                       help="Sweep preset: quick | cpu | paper.")
-_CACHE = click.option("--cache", type=click.Path(file_okay=False), default=None,
-                      help="Cache folder (default: cache/uddm_sweep at the repository root).")
-
-
 @sweep.command("list", context_settings=CONTEXT)
-@_PRESET
-@_CACHE
+@preset_option
+@cache_option
 @one_line_errors
 def sweep_list(preset, cache):
     """List the points of a preset with their training/measurement status."""
-    from uddm.sweep import DEFAULT_CACHE, describe, sweep_status
+    from uddm.sweep import describe, sweep_status
     cfg = _sweep_cfg(preset)
     click.echo(describe(cfg))
     click.echo(f"{'point':>5} {'model':<8} {'n_train':>8} {'seed':>4} {'trained':>12} {'measured':>8}")
-    for r in sweep_status(cfg, cache or DEFAULT_CACHE):
+    for r in sweep_status(cfg, cache):
         n = "all" if r["n_train"] is None else r["n_train"]
         measured = {"done": "yes", "missing": "no", "stale": "no (stale lock)"}.get(r["state"])
         if r["state"] == "running":
@@ -527,20 +522,20 @@ def sweep_list(preset, cache):
 
 
 @sweep.command("train", context_settings=CONTEXT)
-@_PRESET
-@_CACHE
+@preset_option
+@cache_option
 @click.option("--point", "points", type=int, multiple=True, required=True,
               help="Point index (see `uddm sweep list`); repeat for several.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 @one_line_errors
 def sweep_train(preset, cache, points, no_progress):
     """Train and measure one point of a sweep into the (shared) cache."""
-    from uddm.sweep import DEFAULT_CACHE, run_point
+    from uddm.sweep import run_point
     cfg = _sweep_cfg(preset)
     for i in points:
         cfg.point(i)
     for i in points:
-        r = run_point(cfg, i, cache or DEFAULT_CACHE, progress=not no_progress)
+        r = run_point(cfg, i, cache, progress=not no_progress)
         _echo_point(r)
 
 
@@ -557,17 +552,17 @@ def _echo_point(r):
 
 
 @sweep.command("run", context_settings=CONTEXT)
-@_PRESET
-@_CACHE
+@preset_option
+@cache_option
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 @sweep_options
 @one_line_errors
 def sweep_run(preset, cache, no_progress, shard, workers):
     """Train and measure every point of a sweep that is not in the cache yet, and the
     exact model at every size (Markov corpus): all that the figure scripts read."""
-    from uddm.sweep import DEFAULT_CACHE, run_units
+    from uddm.sweep import run_units
     cfg = _sweep_cfg(preset)
-    run = run_units(cfg, cache or DEFAULT_CACHE, exact=True, shard=shard, workers=workers,
+    run = run_units(cfg, cache, exact=True, shard=shard, workers=workers,
                     progress=not no_progress, callback=lambda p, r: _echo_point(r))
     click.echo(f"uddm sweep {cfg.name}: {run.summary()}"
                + ("" if run.complete else "; the figure scripts run once every shard is done"))

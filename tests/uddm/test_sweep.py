@@ -8,6 +8,7 @@ sampling error (K_SE combined standard errors over references / positions).
 import importlib.util
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 
 from uddm.cli import main as uddm_main
 from uddm.sweep import (PRESETS, SweepConfig, aggregate, checkpoint_path, get_preset, run_exact,
-                        run_sweep, train_point)
+                        run_sweep, sweep_data, sweep_train, train_point)
 
 EXP = Path(__file__).resolve().parents[2] / "experiments"
 FIGS = [f"uddm_fig{i}" for i in range(1, 6)] + ["uddm_census", "uddm_entropy_hist", "uddm_examples"]
@@ -220,19 +221,22 @@ def test_sweep_cli_list_and_errors(quick):
         assert len(lines) == 1 and lines[0].startswith("Error: ") and frag in lines[0], r.output
 
 
+TINY = SweepConfig(
+    name="tiny", data=replace(sweep_data(), corpus="markov:16:3", length=8, n_test=8, markov_pool=200),
+    models=("cpu-xxs",), sizes=(12, 48), seeds=(0, 1),
+    train=replace(sweep_train(), steps=6, batch_size=4, warmup=2, ckpt_every=3, eval_batches=1),
+    n_refs=8, retrieval_steps=8, n_generated=8, generation_steps=8, nelbo_batches=1,
+    exp1_levels=(0.25,), exp2_times=(0.1, 0.25))
+
+
 def test_half_trained_checkpoint_resumes_exactly(tmp_path):
     """A point interrupted at step 3 of 6 finishes from its checkpoint with the same weights."""
-    from dataclasses import replace
-
     from uddm.train import load_checkpoint, train
-    from uddm.sweep import _data_spec, _train_config
-    cfg = SweepConfig(name="t", corpus="markov:16:3", length=8, n_test=8, markov_pool=200,
-                      models=("cpu-xxs",), sizes=(12,), steps=6, batch_size=4, warmup=2,
-                      ckpt_every=3, eval_batches=1)
+    cfg = TINY.with_(name="t", sizes=(12,), seeds=(0,))
     p = cfg.point(0)
     whole = train_point(cfg, p, tmp_path / "a", progress=False)
     half = checkpoint_path(cfg, p, tmp_path / "b")
-    train(replace(_train_config(cfg, p), steps=3, progress=False), _data_spec(cfg, p), out=str(half))
+    train(replace(cfg.train_config(p), steps=3, progress=False), cfg.data_spec(p), out=str(half))
     assert torch.load(half, weights_only=True)["step"] == 3
     assert train_point(cfg, p, tmp_path / "b", progress=False) == half
     ma, _ = load_checkpoint(str(whole))
@@ -240,12 +244,6 @@ def test_half_trained_checkpoint_resumes_exactly(tmp_path):
     assert ckb["step"] == 6
     for a, b in zip(ma.state_dict().values(), mb.state_dict().values()):
         torch.testing.assert_close(a, b)
-
-
-TINY = SweepConfig(name="tiny", corpus="markov:16:3", length=8, n_test=8, markov_pool=200,
-                   models=("cpu-xxs",), sizes=(12, 48), seeds=(0, 1), steps=6, batch_size=4, warmup=2,
-                   ckpt_every=3, eval_batches=1, n_refs=8, retrieval_steps=8, n_generated=8,
-                   generation_steps=8, nelbo_batches=1, exp1_levels=(0.25,), exp2_times=(0.1, 0.25))
 
 
 def _untimed(obj):
@@ -290,3 +288,24 @@ def _shards_and_workers(tmp_path, run_units):
     assert not [n for n in names if n.suffix == ".lock"]
     r = CliRunner().invoke(uddm_main, base + ["--shard", "0/2"])
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "0/2" in r.stderr, r.output
+
+
+def test_a_figure_script_runs_as_shards_and_workers(tmp_path, monkeypatch):
+    """`uddm_fig2.py --shard i/n --workers k`: a shard with others missing draws nothing;
+    the shard that completes the cache draws the figure."""
+    monkeypatch.setitem(PRESETS, "tiny", TINY)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        main = _script("uddm_fig2").main
+        base = ["--preset", "tiny", "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o"),
+                "--no-progress"]
+        r = CliRunner().invoke(main, base + ["--shard", "1/2"])
+        assert r.exit_code == 0 and "once every shard is done" in r.output, r.output
+        assert not (tmp_path / "o").exists()
+        r = CliRunner().invoke(main, base + ["--shard", "2/2", "--workers", "2"])
+        assert r.exit_code == 0 and f"wrote {tmp_path / 'o' / 'uddm_fig2.png'}" in r.output, r.output
+        data = json.loads((tmp_path / "o" / "uddm_fig2.json").read_text())
+        assert data["preset"] == "tiny" and data["sweep"] == TINY.to_dict()
+    finally:
+        torch.set_num_threads(threads)
