@@ -32,7 +32,7 @@ from amsim.learning import (
     pl_objective_and_gradient,
     train_pseudo_likelihood,
 )
-from amsim.maxmargin import max_margin_couplings
+from amsim.maxmargin import max_margin_couplings, row_separable
 from amsim.memory import (
     AssociativeMemory,
     HebbianMemory,
@@ -56,8 +56,11 @@ from amsim.retrieval import AMRetriever
 from amsim.theory import (
     ags_alpha_c,
     ags_overlap,
+    cover_separable_probability,
     gardner_alpha_c,
     gardner_kappa_opt,
+    gardner_mass_near_margin,
+    gardner_stability_binned,
     gardner_stability_peak_weight,
     gardner_stability_tail_pdf,
     hebb_one_step_error,
