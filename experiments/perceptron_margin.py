@@ -47,7 +47,6 @@ from memkit.figures import FIGURES, REPO_ROOT, save_data, save_figure
 from memkit.io import check_outputs
 
 NAME = "perceptron_margin"
-compute_unit = study.compute_unit  # the sweep's unit function (kept under its old name)
 
 
 @click.command(cls=OneLineErrorCommand)
