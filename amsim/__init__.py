@@ -10,14 +10,21 @@ Modules, each with one job:
     patterns   random patterns, random-features and archetype data, bit flips
     network    local fields, eq. 9 probabilities, entropies, margins (eq. 7)
     learning   Hebb, pseudo-likelihood loss/gradient (eqs. 10, 11), training
-    maxmargin  exact max-margin rows (AdaTron), the limit of long PL training
+    maxmargin  exact max-margin rows (AdaTron; all or some rows), the LP separability
+               test of a row
     memory     estimator classes: HebbianMemory, PseudoLikelihoodMemory, ...
     dynamics   synchronous / asynchronous / Glauber dynamics, many trials
     basins     basin curves, basin radius, census of attractors
     retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
-    theory     one-step Hebbian error, AGS overlap, Gardner capacity
+    theory     one-step Hebbian error, AGS overlap, Gardner capacity and stability
+               law, Cover's separability
     io         save / load networks (.npz, no pickle, atomic)
     plots      the standard figures (amsim.plots, loaded with the package)
+
+Studies behind the experiment scripts (import them by name; each a sweep's units,
+its plan and the numbers of its figures, and a module that draws them):
+    margin_study, margin_figures      experiments/perceptron_margin.py
+    capacity_study, capacity_figures  experiments/am_capacity.py
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
 from amsim.dynamics import RetrievalResult, run_dynamics
