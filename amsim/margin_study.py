@@ -25,6 +25,7 @@ theory is evaluated at the load per row alpha' = P / (N - 1).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from scipy import special
@@ -33,6 +34,7 @@ from amsim import network, theory
 from amsim.basins import basin_curve
 from amsim.learning import hebb_couplings, train_pseudo_likelihood
 from amsim.maxmargin import row_separable
+from amsim.memory import MaxMarginMemory
 from amsim.patterns import random_patterns
 from memkit.measures import mean_sem
 
@@ -223,10 +225,6 @@ def measure_training(cfg: dict) -> dict:
 
 def measure_max_margin(cfg: dict) -> dict:
     """The exact max margin kappa_i of every row (AdaTron; cfg: N, alpha, seed, tol, max_sweeps)."""
-    import time
-
-    from amsim.memory import MaxMarginMemory
-
     xi = patterns_at_load(cfg["N"], cfg["alpha"], cfg["seed"], _PATTERNS)
     t0 = time.perf_counter()
     mm = MaxMarginMemory(tol=cfg["tol"], max_sweeps=cfg["max_sweeps"]).fit(xi)
@@ -264,7 +262,7 @@ def compute_unit(kind: str, cfg: dict) -> dict:
 
 
 # ------------------------------------------------------------------ the plan of a run
-def settings(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads, rows_per_point,
+def settings(*, N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads, rows_per_point,
              sep_rows, basin_loads, n_refs, n_trials, seed, quick=False) -> dict:
     """The settings of one run (stored with every figure's data), from the script's options.
 

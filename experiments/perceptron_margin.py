@@ -112,8 +112,9 @@ def main(N, loads, steps, norm_steps, cap_sizes, cap_loads, sep_sizes, sep_loads
     check_couplings_memory(big, int(max(loads_l + cap_l + sep_l + basin_l) * big) + 1, "pl",
                            what=f"N = {big} with loads up to {max(loads_l + cap_l + sep_l + basin_l):g} "
                                 f"(--n, --cap-sizes, --sep-sizes: N x N couplings)")
-    s = study.settings(N, loads_l, steps, norm_steps, cap_n, cap_l, sep_n, sep_l, rows_per_point, sep_rows,
-                       basin_l, n_refs, n_trials, seed, quick)
+    s = study.settings(N=N, loads=loads_l, steps=steps, norm_steps=norm_steps, cap_sizes=cap_n, cap_loads=cap_l,
+                       sep_sizes=sep_n, sep_loads=sep_l, rows_per_point=rows_per_point, sep_rows=sep_rows,
+                       basin_loads=basin_l, n_refs=n_refs, n_trials=n_trials, seed=seed, quick=quick)
     tasks = study.plan(s)  # (group, key, kind, cfg): cfg is the unit's cache key
     t0 = time.perf_counter()
     run = sweep.run([sweep.Unit(dict(cfg, kind=kind), study.compute_unit, (kind, cfg)) for *_, kind, cfg in tasks],

@@ -84,7 +84,8 @@ def test_units_on_a_small_network():
 
 
 def test_a_tiny_study_end_to_end():
-    s = ms.settings(20, [0.5], 20, 20, [20], [0.5], [20], [2.0], 20, 20, [0.5], 3, 2, 0)
+    s = ms.settings(N=20, loads=[0.5], steps=20, norm_steps=20, cap_sizes=[20], cap_loads=[0.5], sep_sizes=[20],
+                    sep_loads=[2.0], rows_per_point=20, sep_rows=20, basin_loads=[0.5], n_refs=3, n_trials=2, seed=0)
     tasks = ms.plan(s)
     kinds = [kind for _, _, kind, _ in tasks]
     assert kinds.count("train") == 2 and kinds.count("hebb") == 1 and kinds.count("separable") == 1
