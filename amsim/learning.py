@@ -328,7 +328,9 @@ def train_pseudo_likelihood(
     learning_rate : step size; None picks 1 / `lipschitz_bound` (a step that
         cannot overshoot) for "constant" and 1 / sqrt(bound) for "normalised"
     n_steps : iterations of gradient descent, or the L-BFGS iteration cap
-    record_every : record the history every this many steps (and at the end)
+    record_every : record the history every this many steps (and at the end). With
+        "lbfgs" a record reuses the optimiser's own evaluation at the iterate, so even
+        record_every=1 adds no objective evaluation (only the history's bookkeeping)
     J0 : initial couplings (default zeros: the first GD step is then Hebb's rule)
     dtype : np.float64 or np.float32 for the products
     callback : called as callback(step, J, F, G) at every recorded step. J and G are
