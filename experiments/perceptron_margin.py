@@ -6,10 +6,10 @@ On random +-1 patterns at several loads alpha = P/N this script trains the rows 
 pseudo-likelihood gradient descent (eqs. 10, 11), computes the exact max-margin rows
 independently (AdaTron, `amsim.max_margin_couplings`) and the separability of rows near
 alpha = 2 (a linear-programming feasibility test, `amsim.row_separable`), and compares
-everything with Gardner's theory (`amsim.theory`). The measurements and the numbers of
-each figure are computed in `amsim.margin_study`, the figures drawn by
-`amsim.margin_figures`; this script reads the options and runs the sweep. Each row has N - 1 inputs, so the theory is evaluated at the load
-per row alpha' = P / (N - 1).
+everything with Gardner's theory (`amsim.theory`). Each row has N - 1 inputs, so the
+theory is evaluated at the load per row alpha' = P / (N - 1). The measurements and the
+numbers of each figure are computed in `amsim.margin_study`, the figures drawn by
+`amsim.margin_figures`; this script reads the options and runs the sweep.
 
 Figures (each PNG has a JSON file with the same basename holding the plotted numbers):
 
