@@ -10,20 +10,24 @@ Modules, each with one job:
     patterns   random patterns, random-features and archetype data, bit flips
     network    local fields, eq. 9 probabilities, entropies, margins (eq. 7)
     learning   Hebb, pseudo-likelihood loss/gradient (eqs. 10, 11), training
-    maxmargin  exact max-margin rows (AdaTron), the limit of long PL training
+    maxmargin  exact max-margin rows (AdaTron; all or some rows), the LP separability
+               test of a row
     memory     estimator classes: HebbianMemory, PseudoLikelihoodMemory, ...
     dynamics   synchronous / asynchronous / Glauber dynamics, many trials; one sync step
     basins     basin curves, basin radius, census of attractors
     retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
-    theory     one-step Hebbian error, AGS overlap, Gardner capacity
+    theory     one-step Hebbian error, AGS overlap, Gardner capacity and stability
+               law, Cover's separability
     netfile    the .npz layout of a saved network (arrays and dicts only)
     io         save / load networks (.npz, no pickle, atomic); builds on memory
     plots      the standard figures (amsim.plots, loaded with the package)
 
-Experiments built on them (import them by name, they are not loaded with the package):
-    generalization        memorisation to generalisation (experiments/am_generalization.py):
-                          data, PL training, basins, census, entropies, aggregation over seeds
-    generalization_plots  that experiment's figures
+Studies behind the experiment scripts (import them by name, they are not loaded with
+the package; each holds a sweep's units, its plan and the numbers of its figures, and a
+module that draws them):
+    generalization, generalization_plots  experiments/am_generalization.py
+    margin_study, margin_figures          experiments/perceptron_margin.py
+    capacity_study, capacity_figures      experiments/am_capacity.py
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
 from amsim.dynamics import RetrievalResult, is_symmetric, run_dynamics, sync_step
@@ -38,7 +42,7 @@ from amsim.learning import (
     pl_objective_and_gradient,
     train_pseudo_likelihood,
 )
-from amsim.maxmargin import max_margin_couplings
+from amsim.maxmargin import max_margin_couplings, row_separable
 from amsim.memory import (
     AssociativeMemory,
     HebbianMemory,
@@ -62,8 +66,11 @@ from amsim.retrieval import AMRetriever
 from amsim.theory import (
     ags_alpha_c,
     ags_overlap,
+    cover_separable_probability,
     gardner_alpha_c,
     gardner_kappa_opt,
+    gardner_mass_near_margin,
+    gardner_stability_binned,
     gardner_stability_peak_weight,
     gardner_stability_tail_pdf,
     hebb_one_step_error,

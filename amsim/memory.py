@@ -220,26 +220,41 @@ class PseudoLikelihoodMemory(AssociativeMemory):
 class MaxMarginMemory(AssociativeMemory):
     """Each row is the exact max-margin perceptron (the limit PL training approaches).
 
+    Parameters
+    ----------
+    beta : inverse temperature (> 0) of the probes (eq. 9)
+    tol, max_sweeps : AdaTron stopping rule (see `amsim.max_margin_couplings`)
+    rows : the rows to solve: None (all N), an int k (the first k) or row indices.
+        A row's solution does not depend on the others, and the cost is
+        proportional to the rows solved: a study of kappa_i at large N needs a few.
+
     Attributes
     ----------
-    J_ : (N, N) couplings; row i scaled so its smallest raw margin is 1
-    kappa_ : (N,) largest normalised margin of each row (eq. 7)
+    J_ : (N, N) couplings; row i scaled so its smallest raw margin is 1; rows not
+        solved are zero (their normalised margins are NaN)
+    kappa_ : (N,) largest normalised margin of each row (eq. 7); NaN for rows not solved
     converged_ : (N,) bool, False for rows that did not converge (non-separable)
+        and for rows not solved
+    rows_ : (n_rows,) int64, the indices of the solved rows
     """
 
     rule = "maxmargin"
 
-    def __init__(self, beta: float = 1.0, tol: float = 1e-6, max_sweeps: int = 20000):
+    def __init__(self, beta: float = 1.0, tol: float = 1e-6, max_sweeps: int = 20000, rows=None):
         self.beta = check_positive_float("beta", beta)
         self.tol = check_positive_float("tol", tol)
         self.max_sweeps = check_positive_int("max_sweeps", max_sweeps)
+        self.rows = rows
 
     def fit(self, patterns) -> "MaxMarginMemory":
+        from amsim.maxmargin import solved_rows
+
         check_positive_float("beta", self.beta)
         x = as_spins("patterns", patterns, ndim=(2,))
         check_couplings_memory(x.shape[1], x.shape[0], "maxmargin")
+        self.rows_ = solved_rows(self.rows, x.shape[1])
         self.J_, self.kappa_, self.converged_ = max_margin_couplings(
-            x, tol=self.tol, max_sweeps=self.max_sweeps
+            x, tol=self.tol, max_sweeps=self.max_sweeps, rows=self.rows_
         )
         return self
 

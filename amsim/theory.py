@@ -15,7 +15,12 @@ Contents
 - :func:`gardner_alpha_c`, :func:`gardner_kappa_opt` -- Gardner's capacity with margin
   kappa and its inverse, the largest achievable margin at load alpha (Gardner 1988).
 - :func:`gardner_stability_tail_pdf`, :func:`gardner_stability_peak_weight` -- Gardner's
-  distribution of normalised stabilities at the optimal (max-margin) coupling.
+  distribution of normalised stabilities at the optimal (max-margin) coupling;
+  :func:`gardner_stability_binned` the same integrated over histogram bins and
+  :func:`gardner_mass_near_margin` its mass within a window above the margin.
+- :func:`cover_separable_probability` -- Cover's (1965) probability that P random
+  dichotomies of points in general position are linearly separable, the finite-N
+  counterpart of alpha_c(0) = 2.
 - :func:`mixture_state` -- symmetric mixture (spurious) state sign(xi^a + xi^b + ...).
 
 Conventions: alpha = P / N (patterns per neuron, dimensionless); kappa and Delta are
@@ -41,6 +46,9 @@ __all__ = [
     "gardner_kappa_opt",
     "gardner_stability_tail_pdf",
     "gardner_stability_peak_weight",
+    "gardner_stability_binned",
+    "gardner_mass_near_margin",
+    "cover_separable_probability",
     "mixture_state",
 ]
 
@@ -384,6 +392,94 @@ def gardner_stability_peak_weight(kappa):
     """
     k = _as_array(kappa, "kappa")
     return _out(special.ndtr(k))
+
+
+def gardner_stability_binned(kappa: float, edges) -> np.ndarray:
+    """Gardner's stability distribution at the optimum, as a density per histogram bin.
+
+    The distribution rho(Delta) = Phi(kappa) delta(Delta - kappa) + phi(Delta) Theta(Delta - kappa)
+    (see :func:`gardner_stability_tail_pdf`) integrated over each bin [e_k, e_k+1) and
+    divided by the bin width: the tail contributes Phi(e_k+1) - Phi(max(e_k, kappa)) and
+    the bin holding kappa also the peak weight Phi(kappa). Comparable bin by bin with a
+    histogram of measured stabilities normalised to unit area.
+
+    Parameters
+    ----------
+    kappa : float, the margin (dimensionless)
+    edges : (B + 1,) increasing bin edges in units of Delta
+
+    Returns
+    -------
+    (B,) float64 density per unit Delta
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2 or not np.all(np.diff(edges) > 0):
+        raise ValueError(f"edges must be an increasing 1-d array of at least 2 values, got {edges!r}")
+    kappa = float(_as_array(kappa, "kappa"))
+    lo, hi = edges[:-1], edges[1:]
+    a = np.maximum(lo, kappa)
+    mass = np.where(hi > kappa, special.ndtr(hi) - special.ndtr(a), 0.0)
+    k = np.searchsorted(edges, kappa, side="right") - 1
+    if 0 <= k < len(mass):
+        mass[k] += gardner_stability_peak_weight(kappa)
+    return mass / (hi - lo)
+
+
+def gardner_mass_near_margin(kappa, window):
+    """Fraction of stabilities within `window` above the margin at the optimum.
+
+    Phi(kappa) (the delta peak on the margin) + Phi(kappa + window) - Phi(kappa) (the
+    tail just above it), which is Phi(kappa + window), summed from its two parts as
+    written: what a histogram of measured stabilities, whose peak finite N spreads
+    over a few bins, should hold within `window` of each row's own minimum.
+
+    Parameters
+    ----------
+    kappa : float or array_like, the margin (dimensionless)
+    window : float >= 0, in units of Delta
+
+    Returns
+    -------
+    float or ndarray in [0, 1]
+    """
+    k = _as_array(kappa, "kappa")
+    w = _as_array(window, "window")
+    if np.any(w < 0):
+        raise ValueError(f"window must be >= 0, got {window!r}")
+    return _out(gardner_stability_peak_weight(k) + special.ndtr(k + w) - special.ndtr(k))
+
+
+# ----------------------------------------------------------------------------- Cover
+def cover_separable_probability(n_points: int, n_dims: int) -> float:
+    """Probability that P random labellings of P points in n dimensions are separable.
+
+    Cover's function-counting theorem (Cover 1965): of the 2^P labellings of P points in
+    general position in R^n, C(P, n) = 2 sum_{k<n} binom(P - 1, k) are linearly
+    separable by a hyperplane through the origin, so a random labelling is separable
+    with probability
+
+        2^(1 - P) sum_{k=0}^{n-1} binom(P - 1, k) = P(Binomial(P - 1, 1/2) <= n - 1).
+
+    It is 1 for P <= n, 1/2 at P = 2n, and steps from 1 to 0 at P / n = 2 as n -> inf
+    (Gardner's alpha_c(0) = 2). For a row of an associative memory n = N - 1 (no
+    self-coupling); +-1 patterns are not in general position, so there the formula is
+    an approximation (an upper bound on what is observed at small N).
+
+    Parameters
+    ----------
+    n_points : P >= 1
+    n_dims : n >= 1
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    from scipy import stats
+
+    for name, v in (("n_points", n_points), ("n_dims", n_dims)):
+        if isinstance(v, (bool, np.bool_)) or int(v) != v or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    return float(stats.binom.cdf(int(n_dims) - 1, int(n_points) - 1, 0.5))
 
 
 # -------------------------------------------------------------------- mixture states

@@ -244,3 +244,50 @@ def test_memory_fit_passes_the_callback_and_snapshots_are_copies():
     assert np.array_equal(snaps[20], net.J_) and not np.allclose(snaps[5], net.J_)
     J5, _ = train_pseudo_likelihood(xi, n_steps=5)
     assert np.allclose(snaps[5], J5, rtol=1e-12, atol=1e-15)
+
+
+def _count_lbfgs_evaluations(monkeypatch, xi, **kwargs):
+    """Train with L-BFGS, counting the objective/gradient evaluations."""
+    import amsim.learning as learning
+    calls = []
+    real = learning.pl_objective_and_gradient
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(learning, "pl_objective_and_gradient", counted)
+    J, hist = learning.train_pseudo_likelihood(xi, solver="lbfgs", **kwargs)
+    monkeypatch.setattr(learning, "pl_objective_and_gradient", real)
+    return J, hist, len(calls)
+
+
+@pytest.mark.parametrize("l2", [0.0, 1e-3])
+def test_lbfgs_recording_reuses_the_optimisers_evaluations(monkeypatch, l2):
+    """record_every=1 (or a callback) costs no objective evaluation of its own, and
+    records the values a fresh evaluation at each iterate gives."""
+    from amsim import pl_objective_and_gradient, random_patterns
+    xi = random_patterns(40, 30, seed=3)
+    seen = []
+    J0, h0, n_plain = _count_lbfgs_evaluations(monkeypatch, xi, l2=l2, n_steps=40, record_every=10 ** 6)
+    J1, h1, n_rec = _count_lbfgs_evaluations(
+        monkeypatch, xi, l2=l2, n_steps=40, record_every=1,
+        callback=lambda step, J, F, G: seen.append((step, J.copy(), F, G.copy())))
+    assert n_rec == n_plain
+    assert np.array_equal(J0, J1)
+    assert len(h1) == len(seen) > 10 and h1.step == list(range(len(h1)))
+    # every recorded value equals a fresh evaluation at the recorded J
+    a = h1.as_arrays()
+    for k, (step, J, F, G) in enumerate(seen):
+        F_new, G_new = pl_objective_and_gradient(J, xi, 1.0, l2)
+        assert F == F_new and np.array_equal(G, G_new), step
+        D = xi * (xi @ J.T)
+        norms = np.linalg.norm(J, axis=1)
+        if k > 0:
+            np.testing.assert_array_equal(a["min_margin"][k], D.min(axis=0) / norms)
+        assert a["loss"][k] == F and a["grad_norm"][k] == np.linalg.norm(G)
+    # the sparse history is the dense one at its steps
+    assert h0.step == [0, h1.step[-1]]
+    for key in ("loss", "grad_norm", "margin_norm"):
+        assert getattr(h0, key)[-1] == getattr(h1, key)[-1]
+    np.testing.assert_array_equal(h0.min_margin[-1], h1.min_margin[-1])

@@ -228,3 +228,56 @@ def test_mixture_state_with_signs():
     assert np.array_equal(mixture_state(xi, [0, 2, 4], signs=[-1, -1, -1]), -mixture_state(xi, [0, 2, 4]))
     with pytest.raises(ValueError, match="signs"):
         mixture_state(xi, [0, 1, 2], signs=[1, 0, 1])
+
+
+def test_cover_separable_probability_values_and_counting():
+    from math import comb
+    from amsim.theory import cover_separable_probability as cover
+    assert cover(5, 5) == 1.0 and cover(3, 10) == 1.0
+    assert cover(20, 10) == pytest.approx(0.5, abs=1e-12)  # P = 2n: one half
+    for P, n in ((7, 3), (12, 5), (30, 11)):
+        count = 2 * sum(comb(P - 1, k) for k in range(n))  # Cover's C(P, n)
+        assert cover(P, n) == pytest.approx(count / 2 ** P, rel=1e-12)
+    # the step sharpens at P / n = 2 as n grows
+    assert cover(180, 100) > cover(18, 10) > 0.5 > cover(22, 10) > cover(220, 100)
+    for bad in ((0, 3), (3, 0), (2.5, 3), (True, 3)):
+        with pytest.raises(ValueError):
+            cover(*bad)
+
+
+def test_cover_matches_the_separability_of_gaussian_points():
+    """Points in general position (Gaussian): the LP test agrees with Cover's formula."""
+    from scipy.optimize import linprog
+    from amsim.theory import cover_separable_probability as cover
+    rng = np.random.default_rng(4)
+    n, P, trials = 6, 12, 300
+    sep = 0
+    for _ in range(trials):
+        X, y = rng.standard_normal((P, n)), rng.choice([-1.0, 1.0], P)
+        res = linprog(np.zeros(n), A_ub=-(y[:, None] * X), b_ub=-np.ones(P), bounds=(None, None), method="highs")
+        sep += res.status == 0
+    p = cover(P, n)
+    assert abs(sep / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
+
+
+@pytest.mark.parametrize("kappa", [0.0, 0.37, 1.2])
+def test_gardner_stability_binned_integrates_the_distribution(kappa):
+    from amsim.theory import gardner_mass_near_margin, gardner_stability_binned
+    edges = np.round(np.arange(-0.6, 4.01, 0.05), 10)
+    dens = gardner_stability_binned(kappa, edges)
+    width = np.diff(edges)
+    assert dens.shape == (len(edges) - 1,)
+    # the whole distribution up to the tail beyond the last edge
+    assert np.sum(dens * width) == pytest.approx(1 - stats.norm.sf(edges[-1]), abs=1e-12)
+    assert np.all(dens[edges[1:] <= kappa] == 0)
+    # a bin fully inside the tail holds the Gaussian mass, the bin of kappa holds the peak
+    j = np.searchsorted(edges, kappa + 0.5) + 1
+    assert dens[j] * width[j] == pytest.approx(stats.norm.cdf(edges[j + 1]) - stats.norm.cdf(edges[j]))
+    k = np.searchsorted(edges, kappa, side="right") - 1
+    assert dens[k] * width[k] >= stats.norm.cdf(kappa)
+    w = 0.05
+    assert gardner_mass_near_margin(kappa, w) == pytest.approx(stats.norm.cdf(kappa + w), rel=1e-12)
+    with pytest.raises(ValueError):
+        gardner_stability_binned(kappa, edges[::-1])
+    with pytest.raises(ValueError):
+        gardner_mass_near_margin(kappa, -0.1)

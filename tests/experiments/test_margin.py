@@ -1,6 +1,7 @@
 """experiments/perceptron_margin.py: the --quick run, its files, its claims, its cache."""
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,13 @@ def test_second_run_is_a_pure_cache_hit(quick_run):
     for n in NAMES:
         assert (quick_run["out"] / f"perceptron_margin_{n}.json").read_text() == quick_run["data1"][n]
     assert quick_run["t_second"] < quick_run["t_first"]
+
+
+def test_the_script_is_a_thin_driver_with_help():
+    """--help works; the science lives in amsim (no sys.path edits, a short driver)."""
+    mod = load_script("perceptron_margin")
+    r = CliRunner().invoke(mod.main, ["--help"])
+    assert r.exit_code == 0 and "--quick" in r.output and "--workers" in r.output
+    text = Path(mod.__file__).read_text()
+    assert "sys.path" not in text and "noqa: E402" not in text
+    assert len(text.splitlines()) <= 150
