@@ -79,7 +79,6 @@ def test_second_run_is_a_pure_cache_hit(quick_run):
     assert " 0 computed" in quick_run["second"].output, quick_run["second"].output
     assert {p.name: p.stat().st_mtime_ns for p in quick_run["cache"].iterdir()} == quick_run["mtimes"]
     assert (quick_run["out"] / "am_capacity.json").read_text() == quick_run["text1"]
-    assert quick_run["t_second"] < quick_run["t_first"]
 
 
 def test_shards_and_workers_give_the_same_figure_data(quick_run, tmp_path):

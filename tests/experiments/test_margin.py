@@ -132,7 +132,6 @@ def test_second_run_is_a_pure_cache_hit(quick_run):
     assert {p.name: p.stat().st_mtime_ns for p in quick_run["cache"].iterdir()} == quick_run["mtimes"]
     for n in NAMES:
         assert (quick_run["out"] / f"perceptron_margin_{n}.json").read_text() == quick_run["data1"][n]
-    assert quick_run["t_second"] < quick_run["t_first"]
 
 
 def test_the_script_is_a_thin_driver_with_help():
