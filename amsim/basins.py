@@ -15,6 +15,7 @@ import numpy as np
 
 from amsim._validate import as_rng, as_spins, check_positive_int
 from amsim.dynamics import run_dynamics
+from memkit.measures import mean_sem
 
 
 def _couplings(net_or_J):
@@ -47,9 +48,7 @@ class BasinCurve:
     def sem_overlap(self, absolute: bool = False) -> np.ndarray:
         """(F,) standard error of the mean overlap, with references as the independent unit."""
         m = np.abs(self.overlap) if absolute else self.overlap
-        per_ref = m.mean(axis=2)
-        R = per_ref.shape[1]
-        return per_ref.std(axis=1, ddof=1) / np.sqrt(R) if R > 1 else np.zeros(per_ref.shape[0])
+        return mean_sem(m.mean(axis=2), axis=1)[1]
 
     def mean_recovery(self) -> np.ndarray:
         """(F,) mean recovery rate of the flipped bits (NaN at k = 0)."""

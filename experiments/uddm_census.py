@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from memkit.figures import use_agg
+from memkit.measures import mean_sem
 from uddm.census import CATEGORIES
 from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
                         model_results, pick_regimes)
@@ -35,7 +36,7 @@ def fractions(rs):
         mean = [float(np.mean(v)) for v in per]
         n_gen = rs[0]["generated"]["census"]["n"]
         # binomial SEM of one seed's fraction, or the spread over seeds when there are several
-        sem = [float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1
+        sem = [mean_sem(v)[1] if len(v) > 1
                else float(np.sqrt(max(v[0] * (1 - v[0]), 0) / n_gen)) for v in per]
         out[c] = (sizes, mean, sem)
     return out

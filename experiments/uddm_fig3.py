@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from memkit.figures import use_agg
+from memkit.measures import mean_sem
 from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
                         model_results)
 
@@ -34,8 +35,7 @@ def per_sequence(rs, split, outcome, j):
     for n, v in sorted(acc.items()):
         if v:
             a = np.asarray(v)
-            out[n] = (float(a.mean()), float(a.std(ddof=1) / np.sqrt(a.size)) if a.size > 1 else 0.0,
-                      int(a.size))
+            out[n] = (*mean_sem(a), int(a.size))
     return out
 
 

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from memkit.figures import use_agg
+from memkit.measures import mean_sem
 from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
                         model_results)
 
@@ -32,8 +33,7 @@ def _pooled(rs, get):
     acc = {}
     for r in rs:
         acc.setdefault(r["point"]["n_train"], []).extend(get(r))
-    return {n: (float(np.mean(v)), float(np.std(v, ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0)
-            for n, v in sorted(acc.items())}
+    return {n: mean_sem(v) for n, v in sorted(acc.items())}
 
 
 def per_token(rs, key):

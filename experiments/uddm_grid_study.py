@@ -14,17 +14,17 @@ compared *paired*: the same references and the same corrupted starts on every gr
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import click
 import numpy as np
+
 import torch
 
 from memkit.cli import one_line_errors, parse_number_list
 from memkit.figures import FIGURES, save_data
-from memkit.measures import two_sample_auc
+from memkit.measures import mean_sem, two_sample_auc
 from memkit.protocol import run_retrieval
 from uddm.sweep import checkpoint_path, get_preset
 from uddm.sweep.options import cache_option, preset_option
@@ -69,8 +69,8 @@ def main(preset, point, grids, times, n_refs, n_generated, cache, out):
         g = torch.Generator().manual_seed(cfg.measure_seed)
         gen = generate(model, sch, n_generated, steps=G, length=refs.shape[1], generator=g)
         h = gen.entropy.sum(-1).numpy()
-        res["entropy"][str(G)] = {"generated_mean": float(h.mean()),
-                                  "generated_sem": float(h.std(ddof=1) / math.sqrt(h.size)),
+        h_mean, h_sem = mean_sem(h)
+        res["entropy"][str(G)] = {"generated_mean": h_mean, "generated_sem": h_sem,
                                   "values": h.tolist()}
         res["seconds"][str(G)] = time.perf_counter() - t0
         res["recovery"][str(G)] = [float(np.nanmean(per[G][a])) for a in range(len(ts))]
@@ -81,7 +81,8 @@ def main(preset, point, grids, times, n_refs, n_generated, cache, out):
         for a, t in enumerate(ts):
             d = per[G][a] - per[base][a]
             d = d[~np.isnan(d)]
-            rows.append({"t": t, "mean": float(d.mean()), "sem": float(d.std(ddof=1) / math.sqrt(d.size))})
+            d_mean, d_sem = mean_sem(d)
+            rows.append({"t": t, "mean": d_mean, "sem": d_sem})
         st = two_sample_auc(res["entropy"][str(G)]["values"], res["entropy"][str(base)]["values"])
         res["paired_difference_vs_" + str(base)][str(G)] = {"recovery": rows, "generated_entropy_auc": st}
         click.echo(f"grid {G} vs {base}: recovery differences " + ", ".join(

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 import torch
 
 from memkit.protocol import mean_and_sem, run_retrieval
@@ -214,7 +215,7 @@ def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5, 1.0), n_ge
     references' in `extra`, and the verdict compares the references with them (else
     with the model's samples).
     """
-    from memkit.measures import two_sample_auc
+    from memkit.measures import mean_sem, two_sample_auc
     from uddm.diffusion import make_schedule
     from uddm.retrieval import DiffusionRetriever
     from uddm.sample import generate, token_entropy
@@ -244,7 +245,7 @@ def probe(model, references: np.ndarray, times=(0.05, 0.1, 0.25, 0.5, 1.0), n_ge
     per_gen = h_gen_tok.mean(-1)
 
     def ms(v):
-        return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+        return mean_sem(v)
 
     h_ref, h_ref_se = ms(per_ref)
     h_gen, h_gen_se = ms(per_gen)

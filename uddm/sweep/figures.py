@@ -10,7 +10,6 @@ settings line under a figure. `aggregate`, `model_results`, `pick_regimes` and
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +18,7 @@ import numpy as np
 from memkit import figures as _figures
 from memkit.cli import sweep_options
 from memkit.figures import legend_outside, size_colours
+from memkit.measures import mean_sem
 from uddm.sweep.config import EXACT, SweepConfig, describe, get_preset
 from uddm.sweep.options import cache_option, preset_option
 from uddm.sweep.run import run_units
@@ -94,8 +94,9 @@ def aggregate(results: list[dict], path: Callable[[dict], list], level: int | No
         means, sems = [], []
         for a in levels:
             v = np.array([x for pr in lists for x in pr[a] if x is not None], dtype=float)
-            means.append(float(v.mean()) if v.size else float("nan"))
-            sems.append(float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0)
+            m_, s_ = mean_sem(v) if v.size else (float("nan"), 0.0)
+            means.append(m_)
+            sems.append(s_)
         d = out.setdefault(m, {"n": [], "mean": [], "sem": []})
         d["n"].append(n)
         d["mean"].append(means if level is None else means[0])

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from memkit.io import atomic_write_json
+from memkit.measures import mean_sem
 from uddm.sweep.config import EXACT, SweepConfig, describe
 
 __all__ = ["ground_truth", "paired_difference", "summary_rows", "probe_confusion", "write_summary",
@@ -25,7 +26,7 @@ def _ms(per_ref_row) -> list:
     v = np.array([x for x in per_ref_row if x is not None], dtype=float)
     if v.size == 0:
         return [None, None]
-    return [float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0]
+    return list(mean_sem(v))
 
 
 def paired_difference(a_row, b_row) -> list:
@@ -33,7 +34,7 @@ def paired_difference(a_row, b_row) -> list:
     d = np.array([x - y for x, y in zip(a_row, b_row) if x is not None and y is not None], dtype=float)
     if d.size < 2:
         return [None, None, int(d.size)]
-    return [float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), int(d.size)]
+    return [*mean_sem(d), int(d.size)]
 
 
 def ground_truth(row: dict, t: str = "0.1") -> str:
