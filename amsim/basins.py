@@ -15,7 +15,7 @@ import numpy as np
 
 from amsim._validate import as_rng, as_spins, check_positive_int
 from amsim.dynamics import run_dynamics
-from memkit.measures import mean_sem
+from memkit.measures import basin_radius, mean_sem  # basin_radius: re-exported here
 
 
 def _couplings(net_or_J):
@@ -69,27 +69,6 @@ class BasinCurve:
         per_ref = m.mean(axis=2)
         return np.array([basin_radius(self.fractions, per_ref[:, r], threshold)
                          for r in range(per_ref.shape[1])])
-
-
-def basin_radius(fractions, mean_overlap, threshold: float = 0.95) -> float:
-    """Largest f on the grid with mean overlap >= `threshold` at every grid point up to f.
-
-    `fractions` must be increasing. Returns 0.0 when the first grid point
-    already fails (or the grid starts above 0 and fails there).
-    """
-    from memkit.validate import check_number
-    threshold = check_number("threshold", threshold, -1.0, 1.0)
-    f = np.asarray(fractions, dtype=float)
-    m = np.asarray(mean_overlap, dtype=float)
-    if f.shape != m.shape or f.ndim != 1:
-        raise ValueError(f"fractions and mean_overlap must be 1-D of equal length, got {f.shape} and {m.shape}")
-    if np.any(np.diff(f) <= 0):
-        raise ValueError("fractions must be strictly increasing")
-    ok = m >= threshold
-    if not ok[0]:
-        return 0.0
-    last = len(ok) if ok.all() else int(np.argmin(ok))
-    return float(f[last - 1])
 
 
 def basin_curve(net_or_J, references, fractions, n_trials: int = 10, mode: str = "async",

@@ -14,18 +14,17 @@ recovery (eq. 12) and conditional entropy (eq. 9 / eq. 13), against the load P/N
 """
 from __future__ import annotations
 
-import numpy as np
 import click
+import numpy as np
 
 import amsim
-from amsim.basins import basin_radius
 from memkit import sweep
 from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, sweep_options
 from memkit.figures import save_data, save_figure, use_agg
-from memkit.measures import mean_sem
-from memkit.protocol import run_retrieval
-from uddm.bridge import spin_retriever, train_dit_on_patterns
 from memkit.binary import spins_to_tokens
+from memkit.measures import coupling_agreement, mean_sem
+from memkit.protocol import same_start_curves
+from uddm.bridge import spin_retriever, train_dit_on_patterns
 from uddm.linear import train_linear_denoiser
 
 SETS = ("train", "test", "features")
@@ -50,27 +49,6 @@ def _flip(s, f, rng):
     return amsim.flip_bits(s, int(round(f * s.shape[-1])), seed=rng)
 
 
-def _curves(retriever, refs, fractions, trials, dynamics, seed):
-    """Per-reference overlap (F, R), recovery (F,) and entropy per bit (F,), one
-    run_retrieval per level with its own generator: every model sees the same starts."""
-    ov, rec, ent = [], [], []
-    for a, f in enumerate(fractions):
-        r = run_retrieval(retriever, refs, [f], n_trials=trials, dynamics=dynamics, seed=_rng(*seed, a))
-        ov.append((2.0 * r.agreement() - 1.0)[0].mean(axis=1))
-        rec.append(float(np.nanmean(r.recovery())) if f > 0 else float("nan"))
-        ent.append(float(np.nanmean(r.entropy)))
-    ov = np.array(ov)
-    radii = [basin_radius(fractions, ov[:, i], THRESHOLD) for i in range(ov.shape[1])]
-    return {"overlap": np.round(ov.mean(axis=1), 5).tolist(), "recovery": rec, "entropy": ent,
-            "radius": float(np.mean(radii))}
-
-
-def _agreement(a, b):
-    off = ~np.eye(a.shape[0], dtype=bool)
-    return {"rel_distance": float(np.linalg.norm(a[off] - b[off]) / np.linalg.norm(b[off])),
-            "correlation": float(np.corrcoef(a[off], b[off])[0, 1])}
-
-
 def compute(key):
     """One (data, P, seed): every model trained and probed on the same starts."""
     train, test, feats = unit_data(key)
@@ -87,13 +65,13 @@ def compute(key):
         models["DiT"] = (spin_retriever(dit, _flip, steps=key["steps"]), ["greedy", "ancestral"])
     sets = {"train": train[:key["refs"]], "test": test, "features": feats}
     out = {"curves": {}, "couplings": {
-        "linear_vs_PL": _agreement(lin.effective_couplings(0.01), beta * pl.J_),
-        "Hebb_vs_PL": _agreement(beta * hebb.J_, beta * pl.J_)}}
+        "linear_vs_PL": coupling_agreement(lin.effective_couplings(0.01), beta * pl.J_),
+        "Hebb_vs_PL": coupling_agreement(beta * hebb.J_, beta * pl.J_)}}
     for name, (ret, dyns) in models.items():
         for dyn in dyns:
             label = name if len(dyns) == 1 else f"{name} ({dyn})"
-            out["curves"][label] = {s: _curves(ret, refs, key["fractions"], key["trials"], dyn,
-                                               [key["seed"], 7, i])
+            out["curves"][label] = {s: same_start_curves(ret, refs, key["fractions"], key["trials"], dyn,
+                                                         (key["seed"], 7, i), THRESHOLD)
                                     for i, (s, refs) in enumerate(sets.items()) if refs is not None}
     return out
 

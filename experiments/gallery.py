@@ -12,14 +12,9 @@ the page rather than breaking it; update its `key` function here.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from memkit.gallery import Entry, crossing, fmt, render_gallery, write_gallery  # noqa: E402
+from memkit.gallery import Entry, crossing, fmt, render_gallery, write_gallery
 
 __all__ = ["ENTRIES", "render_index", "write_index"]
 
@@ -361,5 +356,7 @@ def write_index(out, scale: str = "quick") -> Path:
 
 
 if __name__ == "__main__":
+    import sys
+    _ROOT = Path(__file__).resolve().parents[1]
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else _ROOT / "figures"
     print(write_index(out, "full" if out.resolve() == (_ROOT / "figures").resolve() else "quick"))

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import click
 
+from memkit.cli import OneLineErrorCommand
+from memkit.progress import run_reporting
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-from memkit.cli import OneLineErrorCommand  # noqa: E402
-from memkit.progress import run_reporting  # noqa: E402
 AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py")
 UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")

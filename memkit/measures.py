@@ -165,3 +165,40 @@ def mean_sem(values, axis=None, skipna: bool = False):
     if axis is None:
         return float(m), float(s)
     return m, s
+
+
+def basin_radius(fractions, mean_overlap, threshold: float = 0.95) -> float:
+    """Basin radius: the largest f on the grid with mean overlap >= `threshold` at every
+    grid point up to f.
+
+    `fractions` must be increasing. Returns 0.0 when the first grid point
+    already fails (or the grid starts above 0 and fails there).
+    """
+    from memkit.validate import check_number
+    threshold = check_number("threshold", threshold, -1.0, 1.0)
+    f = np.asarray(fractions, dtype=float)
+    m = np.asarray(mean_overlap, dtype=float)
+    if f.shape != m.shape or f.ndim != 1:
+        raise ValueError(f"fractions and mean_overlap must be 1-D of equal length, got {f.shape} and {m.shape}")
+    if np.any(np.diff(f) <= 0):
+        raise ValueError("fractions must be strictly increasing")
+    ok = m >= threshold
+    if not ok[0]:
+        return 0.0
+    last = len(ok) if ok.all() else int(np.argmin(ok))
+    return float(f[last - 1])
+
+
+def coupling_agreement(a, b) -> dict:
+    """How close two (N, N) coupling matrices are, off the diagonal.
+
+    Returns {"rel_distance": ||a - b|| / ||b||, "correlation": Pearson r of the N(N-1)
+    off-diagonal entries}. The distance depends on the overall scale (a network's norm
+    grows without bound on separable data); the correlation does not.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
+        raise ValueError(f"need two square matrices of one shape, got {a.shape} and {b.shape}")
+    off = ~np.eye(a.shape[0], dtype=bool)
+    return {"rel_distance": float(np.linalg.norm(a[off] - b[off]) / np.linalg.norm(b[off])),
+            "correlation": float(np.corrcoef(a[off], b[off])[0, 1])}

@@ -165,3 +165,35 @@ def run_retrieval(model: Retriever, references, levels, n_trials: int = 1,
             info.setdefault(name, np.empty((lv.size, R, n_trials), dtype=np.asarray(val).dtype))
             info[name][a] = np.asarray(val).reshape(R, n_trials)
     return RetrievalRecord(lv, refs, corrupted, final, entropy, info)
+
+
+def same_start_curves(model: Retriever, references, levels, n_trials: int = 1,
+                      dynamics: str = "deterministic", seed=(0,), threshold: float = 0.95) -> dict:
+    """Basin curves of ±1 references, with starts that do not depend on the model.
+
+    `run_retrieval` threads one generator through corruption and dynamics, so two models
+    whose dynamics draw different amounts of randomness see different starts after the
+    first level. Here each level is one `run_retrieval` with its own generator seeded by
+    (*seed, level index): models that corrupt alike (the network's bit flips, or a
+    `memkit.binary.SpinAdapter` given them) get identical starts at every level.
+
+    references : (R, N) ±1; levels : flipped fractions f, increasing from 0.
+    Returns overlap (F,) mean final overlap m = 2 agreement - 1, recovery (F,) eq. 12
+    (NaN at f = 0), entropy (F,) mean conditional entropy per position at the end
+    (nats; NaN if the model gives none), radius: the mean over references of each
+    reference's basin radius at `threshold` (`memkit.measures.basin_radius`).
+    """
+    from memkit.measures import basin_radius
+    seed = tuple(int(k) for k in np.atleast_1d(seed))
+    ov, rec, ent = [], [], []
+    for a, f in enumerate(levels):
+        r = run_retrieval(model, references, [f], n_trials=n_trials, dynamics=dynamics,
+                          seed=np.random.default_rng([*seed, a]))
+        ov.append((2.0 * r.agreement() - 1.0)[0].mean(axis=1))             # (R,)
+        rv = r.recovery()
+        rec.append(float(np.nanmean(rv)) if np.isfinite(rv).any() else float("nan"))
+        ent.append(float(np.nanmean(r.entropy)) if r.entropy is not None else float("nan"))
+    per_ref = np.array(ov)                                                  # (F, R)
+    radii = [basin_radius(levels, per_ref[:, i], threshold) for i in range(per_ref.shape[1])]
+    return {"overlap": per_ref.mean(axis=1).tolist(), "recovery": rec, "entropy": ent,
+            "radius": float(np.mean(radii))}

@@ -118,3 +118,10 @@ def test_gallery_only_rewrites_the_index_without_running_anything(tmp_path, monk
     _assert_images_resolve(tmp_path / "index.md")
     r = CliRunner().invoke(mod.main, ["--gallery-only", "--out", str(tmp_path / "nope")])
     assert r.exit_code != 0 and "is not a folder" in r.output
+
+
+def test_no_experiment_script_edits_sys_path():
+    """The package is installed: scripts import it, they never patch sys.path."""
+    for script in sorted((ROOT / "experiments").glob("*.py")):
+        text = script.read_text()
+        assert "sys.path" not in text and "noqa: E402" not in text, script.name
