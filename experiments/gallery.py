@@ -211,8 +211,25 @@ def _uddm_examples(d):
         f" (t = {next(iter(e.values()))['t']})"
 
 
+def _bridge(d):
+    f = d["aggregate"]["features"]
+    r = [m for m, _ in f["couplings"]["linear_vs_PL correlation"]]
+    pl, lin = f["radius"]["PL"]["features"][-1][0], f["radius"]["linear NELBO (ancestral)"]["features"][-1][0]
+    return (f"features data: coupling correlation linear vs PL {min(r):.2f}-{max(r):.2f}; feature "
+            f"radius at P/N = {d['loads'][-1]:g}: PL {pl:.2f}, linear NELBO {lin:.2f}")
+
+
 ENTRIES = (
     # ---------------------------------------------------------------- associative memory
+    Entry("bridge", "One experiment, two memories (first version)",
+          "Basin radius of training, unseen and feature starts against the load P/N for a "
+          "pseudo-likelihood network, Hebb, and a K = 2 diffusion denoiser with no attention and "
+          "no depth (uddm.linear, trained with the NELBO; greedy and ancestral reverse process), "
+          "on the same corrupted starts; right: how close the denoiser's effective couplings at "
+          "t = 0.01 are to PL's.",
+          _bridge, "The NELBO optimum becomes, as t -> 0, the leave-one-out conditional that PL "
+          "fits: the couplings should correlate, and the basins follow the same shape",
+          images=("bridge_features.png", "bridge_random.png")),
     Entry("perceptron_margin_training", "PL margins during training",
           "The normalised minimum margin of the rows during PL gradient descent (N = 200, three "
           "loads) climbs on a log time axis towards each row's exact max margin (AdaTron): the "

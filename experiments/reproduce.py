@@ -32,6 +32,7 @@ from memkit.progress import run_reporting
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py")
+BRIDGE_SCRIPTS = ("bridge.py",)            # both memories on the same data
 UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
 
@@ -39,7 +40,7 @@ UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
 def commands(full: bool, out: Path, cache: Path) -> list[list[str]]:
     """The command line of every experiment script at the chosen scale."""
     cmds = []
-    for script in AM_SCRIPTS:
+    for script in AM_SCRIPTS + BRIDGE_SCRIPTS:
         c = [sys.executable, str(HERE / script), "--out", str(out), "--cache", str(cache / Path(script).stem)]
         cmds.append(c if full else c + ["--quick"])
     for script in UDDM_SCRIPTS:
