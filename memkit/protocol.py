@@ -20,7 +20,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from memkit.measures import mean_sem, recovery_rate, unstable_rate
+from memkit.measures import basin_radius, mean_sem, recovery_rate, unstable_rate
 
 
 class Denoised(NamedTuple):
@@ -183,7 +183,6 @@ def same_start_curves(model: Retriever, references, levels, n_trials: int = 1,
     (nats; NaN if the model gives none), radius: the mean over references of each
     reference's basin radius at `threshold` (`memkit.measures.basin_radius`).
     """
-    from memkit.measures import basin_radius
     seed = tuple(int(k) for k in np.atleast_1d(seed))
     ov, rec, ent = [], [], []
     for a, f in enumerate(levels):

@@ -1,5 +1,4 @@
 """amsim.maxmargin: solving some rows, and the linear-programming separability test."""
-import inspect
 
 import numpy as np
 import pytest
@@ -31,8 +30,6 @@ def test_solved_rows_reads_none_int_and_indices():
 
 
 def test_rows_of_the_estimator_when_it_takes_them():
-    if "rows" not in inspect.signature(amsim.MaxMarginMemory).parameters:
-        pytest.skip("MaxMarginMemory(rows=...) needs the amsim/memory.py change (another branch)")
     xi = amsim.random_patterns(30, 40, seed=6)
     full = amsim.MaxMarginMemory().fit(xi)
     part = amsim.MaxMarginMemory(rows=[2, 9]).fit(xi)
