@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import amsim
-from memkit.binary import SpinAdapter, alpha_for_flip_fraction, spins_to_tokens, tokens_to_spins
+from memkit.binary import SpinAdapter, alpha_for_flip_fraction, spins_to_tokens
 from memkit.measures import coupling_agreement
 from uddm.diffusion import make_schedule
 from uddm.linear import LinearDenoiser, train_linear_denoiser
