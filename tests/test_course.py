@@ -111,3 +111,74 @@ def test_runner_command_line(tmp_path, capsys):
     assert "hello" in capsys.readouterr().out
     assert runsheet.main([str(tmp_path / "missing.md")]) == 2
     assert "no such sheet" in capsys.readouterr().err
+
+
+# ---- the course's structure: core and extensions, self-checks, predictions ---------------
+#
+# Conventions (course/README.md, "Writing a sheet"):
+#   **Time.** core about N min; extensions about M min.
+#   ## Exercise N.M: title               a core exercise
+#   ## Exercise N.M (extension): title   an optional exercise
+#   (c) *Extension.* ...                 an optional question inside a core exercise
+#   (b) ... *(explain)*                  a core question answered in words (no self-check)
+#   **Predict.**                          write down a prediction before running the next block
+# Every other core question has a self-check in course/checks/sheetNN.py, and the solution
+# calls it on its answer.
+
+_QUESTION_LINE = re.compile(r"^\(([a-z])\) ", flags=re.M)
+
+
+def core_questions(text: str) -> dict[str, str]:
+    """{'1.2b': question text} for every core question of a sheet."""
+    out = {}
+    for block in re.split(r"^## Exercise ", text, flags=re.M)[1:]:
+        head = block.splitlines()[0]
+        number = re.match(r"(\d+\.\d+)", head).group(1)
+        if re.match(r"\d+\.\d+ \(extension\):", head):
+            continue
+        questions = block.split("**Questions.**", 1)[1] if "**Questions.**" in block else ""
+        parts = _QUESTION_LINE.split(questions)
+        for letter, body in zip(parts[1::2], parts[2::2]):
+            if body.lstrip().startswith("*Extension.*"):
+                continue
+            out[f"{number}{letter}"] = body
+    return out
+
+
+def test_time_line_states_core_and_extension_minutes():
+    for sheet in SHEETS:
+        text = sheet.read_text(encoding="utf-8")
+        assert re.search(r"^\*\*Time\.\*\* core about \d+ min; extensions about \d+ min\.",
+                         text, flags=re.M), sheet.name
+
+
+@pytest.mark.parametrize("sheet", SHEETS, ids=lambda p: p.stem)
+def test_every_core_question_is_self_checked_or_answered_in_words(sheet):
+    from memkit.selfcheck import sheet_checks
+    text = sheet.read_text(encoding="utf-8")
+    checks = sheet_checks(int(sheet.name[:2]), course_dir=COURSE)
+    core = core_questions(text)
+    assert core, "a sheet has core questions"
+    unchecked = [k for k, body in core.items() if k not in checks.questions and "*(explain)*" not in body]
+    assert not unchecked, f"core questions with neither a self-check nor *(explain)*: {unchecked}"
+    stray = sorted(set(checks.questions) - set(core))
+    assert not stray, f"self-checks for questions that are not core questions: {stray}"
+    assert "**Predict.**" in text, "a sheet asks for a prediction before a key result"
+
+
+@pytest.mark.parametrize("sheet", SHEETS, ids=lambda p: p.stem)
+def test_self_checks_accept_the_solution_and_reject_a_perturbed_answer(sheet, tmp_path, monkeypatch):
+    from memkit.selfcheck import Checks, perturb, sheet_checks
+    monkeypatch.chdir(tmp_path)
+    number = int(sheet.name[:2])
+    checks = sheet_checks(number, course_dir=COURSE)
+    Checks.calls.clear()
+    runsheet.run_sheets([sheet, COURSE / "solutions" / sheet.name])
+    calls = [c for c in Checks.calls if c[0] in checks.questions]
+    assert {c[0] for c in calls} == set(checks.questions), \
+        f"the solution never checks {sorted(set(checks.questions) - {c[0] for c in calls})}"
+    for key, answer, context in calls:
+        verdict = checks.verdict(key, answer, **context)
+        assert verdict.right, f"{key}: the solution's answer is rejected: {verdict.message}"
+        wrong = perturb(answer, verdict.scale)
+        assert not checks.verdict(key, wrong, **context).right, f"{key}: a perturbed answer passes"
