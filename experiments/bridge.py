@@ -17,106 +17,50 @@ from __future__ import annotations
 import click
 import numpy as np
 
-import amsim
 from memkit import sweep
 from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, sweep_options
 from memkit.figures import save_data, save_figure, use_agg
-from memkit.binary import spins_to_tokens
-from memkit.measures import coupling_agreement, mean_sem
-from memkit.protocol import same_start_curves
-from uddm.bridge import spin_retriever, train_dit_on_patterns
-from uddm.linear import train_linear_denoiser
-
-SETS = ("train", "test", "features")
-THRESHOLD = 0.95
-
-
-def _rng(*key):
-    return np.random.default_rng([int(k) for k in key])
-
-
-def unit_data(key):
-    """(train, test, features or None) of one unit, int8 (M, N)."""
-    N, P, s, R = key["N"], key["P"], key["seed"], key["refs"]
-    if key["data"] == "random":
-        return amsim.random_patterns(P, N, seed=_rng(s, 1)), amsim.random_patterns(R, N, seed=_rng(s, 2)), None
-    model = amsim.RandomFeaturesModel(N, key["D"], features_per_example=3, seed=_rng(s, 1))
-    train = model.sample(P, seed=_rng(s, 2))
-    return train, amsim.unseen(model.sample(4 * R, seed=_rng(s, 3)), train)[:R], model.features_
-
-
-def _flip(s, f, rng):
-    return amsim.flip_bits(s, int(round(f * s.shape[-1])), seed=rng)
-
-
-def compute(key):
-    """One (data, P, seed): every model trained and probed on the same starts."""
-    train, test, feats = unit_data(key)
-    beta = key["beta"]
-    pl = amsim.PseudoLikelihoodMemory(beta=beta, solver="lbfgs", n_steps=key["pl_steps"]).fit(train)
-    hebb = amsim.HebbianMemory(beta=beta).fit(train)
-    lin = train_linear_denoiser(spins_to_tokens(train), steps=key["lin_steps"], batch_size=256,
-                                lr=0.02, seed=key["seed"]).model
-    models = {"PL": (amsim.AMRetriever(pl), ["deterministic"]),
-              "Hebb": (amsim.AMRetriever(hebb), ["deterministic"]),
-              "linear NELBO": (spin_retriever(lin, _flip, steps=key["steps"]), ["greedy", "ancestral"])}
-    if key["dit_steps"]:
-        dit = train_dit_on_patterns(train, steps=key["dit_steps"], seed=key["seed"]).model
-        models["DiT"] = (spin_retriever(dit, _flip, steps=key["steps"]), ["greedy", "ancestral"])
-    sets = {"train": train[:key["refs"]], "test": test, "features": feats}
-    out = {"curves": {}, "couplings": {
-        "linear_vs_PL": coupling_agreement(lin.effective_couplings(0.01), beta * pl.J_),
-        "Hebb_vs_PL": coupling_agreement(beta * hebb.J_, beta * pl.J_)}}
-    for name, (ret, dyns) in models.items():
-        for dyn in dyns:
-            label = name if len(dyns) == 1 else f"{name} ({dyn})"
-            out["curves"][label] = {s: same_start_curves(ret, refs, key["fractions"], key["trials"], dyn,
-                                                         (key["seed"], 7, i), THRESHOLD)
-                                    for i, (s, refs) in enumerate(sets.items()) if refs is not None}
-    return out
-
-
-def aggregate(keys, results, loads):
-    """{data: {model: {set: [mean, sem] radius per load}}, couplings per load}, SEM over seeds."""
-    out = {}
-    for data in sorted({k["data"] for k in keys}):
-        d = out.setdefault(data, {"radius": {}, "couplings": {}})
-        for P_over_N in loads:
-            rows = [r for k, r in zip(keys, results) if k["data"] == data and k["P"] == round(P_over_N * k["N"])]
-            for label in rows[0]["curves"]:
-                for s in rows[0]["curves"][label]:
-                    m = d["radius"].setdefault(label, {}).setdefault(s, [])
-                    m.append(list(mean_sem([r["curves"][label][s]["radius"] for r in rows])))
-            for pair in rows[0]["couplings"]:
-                for what in ("rel_distance", "correlation"):
-                    d["couplings"].setdefault(f"{pair} {what}", []).append(
-                        list(mean_sem([r["couplings"][pair][what] for r in rows])))
-    return out
-
+from uddm.bridge_study import SETS, THRESHOLD, aggregate, compute_unit
 
 def plot(agg, loads, caption, out):
+    """Per data set: basin radius against load for each start set, the coupling
+    agreement with PL, and each model's transition loads (mean ± SEM over seeds)."""
     import matplotlib.pyplot as plt
     for data, d in agg.items():
         sets = [s for s in SETS if any(s in v for v in d["radius"].values())]
-        fig, axes = plt.subplots(1, len(sets) + 1, figsize=(4.2 * (len(sets) + 1), 3.8))
+        fig, axes = plt.subplots(1, len(sets) + 2, figsize=(4.0 * (len(sets) + 2), 3.9))
         for ax, s in zip(axes, sets):
             for label, v in d["radius"].items():
                 if s in v:
                     m, e = np.array(v[s]).T
                     ax.errorbar(loads, m, e, marker="o", ms=3, capsize=2, label=label)
-            ax.set(xscale="log", xlabel="load P/N", ylabel=f"basin radius ({s} starts)", title=s)
-        ax = axes[-1]
+            ax.set(xscale="log", xlabel="load P/N", ylabel=f"basin radius f ({s} starts)", title=s)
+        ax = axes[len(sets)]
         for label, v in d["couplings"].items():
             m, e = np.array(v).T
             ax.errorbar(loads, m, e, marker="s", ms=3, capsize=2, label=label)
         ax.set(xscale="log", xlabel="load P/N", ylabel="coupling agreement", title="couplings vs PL")
-        for a in axes:
+        for a in axes[:-1]:
             a.set_xticks(loads, [f"{x:g}" for x in loads])
             a.minorticks_off()
+        ax_t = axes[-1]
+        labels = list(d["transition"])
+        for j, (what, marker) in enumerate((("half_test", "o"), ("meet", "D"))):
+            for i, label in enumerate(labels):
+                m, e, n = d["transition"][label][what]
+                if n:
+                    ax_t.errorbar(m, i + 0.15 * (2 * j - 1), xerr=e, fmt=marker, ms=4, capsize=2,
+                                  color=f"C{j + 2}", label=None if i else
+                                  {"half_test": "test radius at half its max", "meet": "test meets train"}[what])
+        ax_t.set(xscale="log", yticks=range(len(labels)), xlabel="transition load P/N",
+                 title="memorising -> generalising", ylim=(-0.6, len(labels) - 0.4))
+        ax_t.set_yticklabels(labels, fontsize=7)
+        ax_t.set_xlim(loads[0] / 1.5, loads[-1] * 1.5)
         axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.18), ncol=3, fontsize=7)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7)
+        axes[len(sets)].legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7)
+        ax_t.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7)
         fig.suptitle(f"bridge, {data} data: {caption}", fontsize=8)
-        fig.subplots_adjust(bottom=0.32, wspace=0.3)
+        fig.subplots_adjust(bottom=0.32, wspace=0.45)
         save_figure(fig, out / f"bridge_{data}.png")
         plt.close(fig)
 
@@ -152,7 +96,7 @@ def main(datas, n, D, loads, seeds, refs, trials, lin_steps, dit_steps, quick, o
              "D": D, "refs": refs, "trials": trials, "beta": 1.0, "pl_steps": 300, "lin_steps": lin_steps,
              "dit_steps": dit_steps, "steps": 64, "fractions": fractions}
             for d in datas for a in loads for s in range(seeds)]
-    run = sweep.run([sweep.Unit(k, compute, (k,)) for k in keys], cache, shard=shard, workers=workers,
+    run = sweep.run([sweep.Unit(k, compute_unit, (k,)) for k in keys], cache, shard=shard, workers=workers,
                     desc="bridge")
     if any(r is None for r in run.results):
         click.echo(run.summary())

@@ -202,3 +202,46 @@ def coupling_agreement(a, b) -> dict:
     off = ~np.eye(a.shape[0], dtype=bool)
     return {"rel_distance": float(np.linalg.norm(a[off] - b[off]) / np.linalg.norm(b[off])),
             "correlation": float(np.corrcoef(a[off], b[off])[0, 1])}
+
+
+def first_crossing(x, y, level: float, log_x: bool = True) -> float:
+    """The first x at which y reaches `level` (y >= level), interpolated between grid points.
+
+    x : (n,) increasing grid (for example loads P/N); y : (n,) values on it. The
+    crossing is interpolated linearly in log x (``log_x=True``, for a log-spaced load
+    grid) or in x. Returns x[0] when y[0] already reaches the level, and nan when y
+    never does (or y holds nan at the points that decide it).
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 1:
+        raise ValueError(f"x and y must be 1-D of equal length, got {x.shape} and {y.shape}")
+    if np.any(np.diff(x) <= 0) or (log_x and np.any(x <= 0)):
+        raise ValueError("x must be strictly increasing (and positive for log_x)")
+    u = np.log(x) if log_x else x
+    above = y >= level
+    if not above.any():
+        return float("nan")
+    i = int(np.argmax(above))
+    if i == 0:
+        return float(x[0])
+    if not (np.isfinite(y[i - 1]) and np.isfinite(y[i])):
+        return float("nan")
+    w = (level - y[i - 1]) / (y[i] - y[i - 1])
+    v = u[i - 1] + w * (u[i] - u[i - 1])
+    return float(np.exp(v) if log_x else v)
+
+
+def transition_loads(loads, train_radius, test_radius) -> dict:
+    """Where a memory passes from memorising to generalising, on a load grid.
+
+    loads : (n,) increasing P/N values; train_radius, test_radius : (n,) basin radii
+    (of training and of unseen examples) at those loads. Returns
+    {"half_test": the load at which the test radius first reaches half its largest
+    value on the grid, "meet": the first load at which the test radius reaches the
+    training radius (train - test <= 0)}, each interpolated in log load (nan when it
+    does not happen on the grid).
+    """
+    tr, te = np.asarray(train_radius, dtype=float), np.asarray(test_radius, dtype=float)
+    top = np.nanmax(te) if np.isfinite(te).any() else float("nan")
+    half = first_crossing(loads, te, 0.5 * top) if top > 0 else float("nan")
+    return {"half_test": half, "meet": first_crossing(loads, te - tr, 0.0)}

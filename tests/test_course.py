@@ -32,8 +32,9 @@ def _exercises(text: str) -> list[str]:
     return re.findall(r"^## Exercise (\d+\.\d+)", text, flags=re.M)
 
 
-def test_the_sequence_has_seven_numbered_sheets_each_with_a_solution():
-    assert [p.name[:2] for p in SHEETS] == [f"{k:02d}" for k in range(1, 8)]
+def test_the_sheets_are_numbered_from_one_without_gaps_each_with_a_solution():
+    assert len(SHEETS) >= 8
+    assert [p.name[:2] for p in SHEETS] == [f"{k:02d}" for k in range(1, len(SHEETS) + 1)]
     for sheet in SHEETS:
         assert (COURSE / "solutions" / sheet.name).is_file(), sheet.name
 

@@ -241,7 +241,7 @@ def generate(model, schedule, n: int, steps: int = 128, length: int | None = Non
         b = min(batch_size, n - i)
         z = torch.randint(0, cfg.vocab_size, (b, length), generator=generator, device=device)
         parts.append(reverse_process(model, schedule, z, 1.0, steps, generator=generator, **kw))
-    return SampleResult(*(torch.cat([getattr(p, f) for p in parts])
+    return SampleResult(*(None if getattr(parts[0], f) is None else torch.cat([getattr(p, f) for p in parts])
                           for f in ("tokens", "entropy", "start")))
 
 

@@ -22,6 +22,15 @@ def test_quick_bridge_run_writes_both_memories_curves(tmp_path):
             for per_load in model.values():
                 assert len(per_load) == len(d["loads"])
                 assert all(0.0 <= m <= 0.45 and s >= 0 for m, s in per_load)
+        # the transition loads per model, per seed, then mean +- SEM (n seeds with a value)
+        trans = d["aggregate"][data]["transition"]
+        assert set(trans) == set(radius)
+        for model in trans.values():
+            for what in ("half_test", "meet"):
+                m, s, n = model[what]
+                assert 0 <= n <= 2 and (n == 0 or (min(d["loads"]) <= m <= max(d["loads"]) and s >= 0))
+        vs = d["aggregate"][data]["transition_vs_PL"]["PL"]["meet"]
+        assert vs[2] == 0 or (vs[0] == 0.0 and vs[1] == 0.0)        # PL against itself
     unit = d["units"][0]["result"]
     # at f = 0 the network starts at the reference; a low-load PL network keeps it
     assert unit["curves"]["PL"]["train"]["overlap"][0] == 1.0

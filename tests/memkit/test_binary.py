@@ -70,3 +70,26 @@ def test_coupling_agreement():
     assert coupling_agreement(J2, J)["rel_distance"] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="square"):
         coupling_agreement(J[:3], J)
+
+
+def test_first_crossing_interpolates_in_log_load():
+    from memkit.measures import first_crossing
+    x = [0.25, 0.5, 1.0, 2.0]
+    assert first_crossing(x, [0.0, 0.1, 0.3, 0.4], 0.2) == pytest.approx(np.sqrt(0.5 * 1.0))
+    assert first_crossing(x, [0.0, 0.1, 0.3, 0.4], 0.2, log_x=False) == pytest.approx(0.75)
+    assert first_crossing(x, [0.5, 0.1, 0.3, 0.4], 0.2) == 0.25          # already there
+    assert np.isnan(first_crossing(x, [0.0, 0.1, 0.1, 0.1], 0.2))         # never
+    with pytest.raises(ValueError, match="increasing"):
+        first_crossing([1.0, 0.5], [0.0, 1.0], 0.5)
+
+
+def test_transition_loads_half_of_the_test_maximum_and_where_the_radii_meet():
+    from memkit.measures import transition_loads
+    loads = [0.125, 0.25, 0.5, 1.0, 2.0]
+    train = [0.45, 0.45, 0.30, 0.20, 0.20]
+    test = [0.00, 0.00, 0.10, 0.20, 0.20]          # max 0.2: half (0.1) reached at 0.5
+    t = transition_loads(loads, train, test)
+    assert t["half_test"] == pytest.approx(0.5)
+    assert t["meet"] == pytest.approx(1.0)            # test - train: -0.45, -0.45, -0.2, 0
+    never = transition_loads(loads, train, [0.0] * 5)  # random patterns: no test basin
+    assert np.isnan(never["half_test"]) and np.isnan(never["meet"])

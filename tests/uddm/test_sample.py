@@ -58,6 +58,11 @@ def test_same_seed_same_samples_and_greedy_is_deterministic():
     c = generate(m, SCH, 6, generator=torch.Generator().manual_seed(6), **kw)
     assert torch.equal(a.tokens, b.tokens) and torch.equal(a.entropy, b.entropy)
     assert not torch.equal(a.tokens, c.tokens)
+    # without the entropy: the same tokens, no entropy, in one batch or several
+    d = generate(m, SCH, 6, entropy=False, generator=torch.Generator().manual_seed(5), **kw)
+    assert d.entropy is None and torch.equal(d.tokens, a.tokens)
+    e = generate(m, SCH, 6, batch_size=4, entropy=False, generator=torch.Generator().manual_seed(5), **kw)
+    assert e.entropy is None and e.tokens.shape == a.tokens.shape and e.start.shape == a.start.shape
     z = torch.randint(11, (4, 32), generator=torch.Generator().manual_seed(0))
     r1 = reverse_process(m, SCH, z, 0.5, 6, dynamics="greedy", generator=torch.Generator().manual_seed(1))
     r2 = reverse_process(m, SCH, z, 0.5, 6, dynamics="greedy", generator=torch.Generator().manual_seed(2))
