@@ -20,6 +20,7 @@ script prints nothing. On a terminal the scripts draw their bars.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,15 +38,24 @@ UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
 
 
-def commands(full: bool, out: Path, cache: Path) -> list[list[str]]:
+def default_workers() -> int:
+    """The cores this process may use: one single-threaded worker per core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def commands(full: bool, out: Path, cache: Path, workers: int = 1) -> list[list[str]]:
     """The command line of every experiment script at the chosen scale."""
     cmds = []
     for script in AM_SCRIPTS + BRIDGE_SCRIPTS:
-        c = [sys.executable, str(HERE / script), "--out", str(out), "--cache", str(cache / Path(script).stem)]
+        c = [sys.executable, str(HERE / script), "--out", str(out), "--cache", str(cache / Path(script).stem),
+             "--workers", str(workers)]
         cmds.append(c if full else c + ["--quick"])
     for script in UDDM_SCRIPTS:
         cmds.append([sys.executable, str(HERE / script), "--preset", "cpu" if full else "quick",
-                     "--out", str(out), "--cache", str(cache / "uddm_sweep")])
+                     "--out", str(out), "--cache", str(cache / "uddm_sweep"), "--workers", str(workers)])
     return cmds
 
 
@@ -56,16 +66,19 @@ def commands(full: bool, out: Path, cache: Path) -> list[list[str]]:
               help="Folder for the PNGs and their data [default: figures/quick, or figures with --full].")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder [default: cache/quick, or cache with --full].")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Single-threaded worker processes per script (every unit runs on one thread) "
+                   "[default: one per core].")
 @click.option("--gallery-only", is_flag=True,
               help="Run no experiment: only (re)write index.md from the PNGs and JSON "
                    "files already in the output folder.")
-def main(full: bool, out: Path | None, cache: Path | None, gallery_only: bool):
+def main(full: bool, out: Path | None, cache: Path | None, workers: int | None, gallery_only: bool):
     """Run every experiment script, write the gallery index.md and say where the figures are."""
     out = out or (ROOT / "figures" if full else ROOT / "figures" / "quick")
     cache = cache or (ROOT / "cache" if full else ROOT / "cache" / "quick")
     start = time.perf_counter()
     if not gallery_only:
-        for cmd in commands(full, out, cache):
+        for cmd in commands(full, out, cache, workers or default_workers()):
             name = Path(cmd[1]).name
             click.echo(f"[{time.perf_counter() - start:6.0f} s] {name} ...", err=True)
             status = run_reporting(cmd, label=name, cwd=ROOT)

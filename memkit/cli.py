@@ -127,7 +127,7 @@ def sweep_options(func: Callable) -> Callable:
     func = click.option(
         "--workers", type=click.IntRange(min=1), default=1, show_default=True,
         help="Single-threaded worker processes on this machine (e.g. one per core); "
-             "results are those of a serial run.")(func)
+             "every unit runs on one thread either way, so results are those of a serial run.")(func)
     func = click.option(
         "--shard", type=ShardParam(), default=None,
         help="Compute only shard i of n (1 <= i <= n; e.g. $SLURM_ARRAY_TASK_ID/"

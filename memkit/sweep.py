@@ -26,8 +26,9 @@ cache)` returns every unit's result:
   many are missing.
 - **Workers.** `workers=k` starts k single-threaded processes ("spawn": OMP, BLAS and
   Numba limited to one thread before anything heavy is imported) that claim units
-  through the same locks. Every unit seeds itself from its configuration, so the
-  results are those of the serial run.
+  through the same locks. Every unit seeds itself from its configuration and is
+  computed on one thread (`one_thread`) in the serial run too, so the results are
+  those of the serial run, bit for bit, and a shared cache never mixes thread counts.
 - **Progress.** A tqdm bar on a terminal; off a terminal, a status line every 30 s
   (`memkit.progress`): units done / total, computed, from the cache, locked by others,
   elapsed.
@@ -327,11 +328,45 @@ def _claim(unit: Unit, cache: ResultCache, stale_after: float, heartbeat: float 
         r = cache.get(unit.key)          # finished between our look and our lock
         if r is not None:
             return "other", r
-        result = unit.compute()
+        with one_thread():
+            result = unit.compute()
         cache.put(unit.key, result)
         return "computed", _as_stored(result)
     finally:
         lock.release()
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run the enclosed code on one thread of torch, BLAS/OpenMP and Numba; restore after.
+
+    Every unit is computed inside this, in this process or in a worker, so a unit's
+    result never depends on how many threads the process that happened to compute it
+    had: sums in BLAS and torch are not bit-identical across thread counts, and a
+    shared cache would otherwise mix results of one and of several threads. (Speed comes
+    from `workers`, one single-threaded process per core, not from threads per unit.)
+    """
+    from threadpoolctl import threadpool_limits
+    torch = sys.modules.get("torch")
+    numba = sys.modules.get("numba")
+    old_torch = torch.get_num_threads() if torch is not None else None
+    old_numba = None
+    if numba is not None:
+        try:
+            old_numba = numba.get_num_threads()
+            numba.set_num_threads(1)
+        except Exception:                     # no threading layer launched yet: nothing to limit
+            old_numba = None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(old_torch)
+        if old_numba is not None:
+            numba.set_num_threads(old_numba)
 
 
 # ---------------------------------------------------------------------------- the run

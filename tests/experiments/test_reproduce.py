@@ -12,11 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("full", [False, True])
 def test_every_script_accepts_the_reproduce_options(tmp_path, full):
     mod = load_script("reproduce")
-    cmds = mod.commands(full, tmp_path / "out", tmp_path / "cache")
+    cmds = mod.commands(full, tmp_path / "out", tmp_path / "cache", workers=2)
     scripts = {Path(c[1]).name for c in cmds}
     assert scripts == set(mod.AM_SCRIPTS) | set(mod.BRIDGE_SCRIPTS) | set(mod.UDDM_SCRIPTS)
     for c in cmds:
-        assert Path(c[1]).exists()
+        assert Path(c[1]).exists() and c[c.index("--workers") + 1] == "2"
         # click parses left to right: an unknown option fails before the trailing --help exits
         r = subprocess.run(c + ["--help"], capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 0, r.stderr
@@ -32,7 +32,7 @@ def test_reproduce_prints_a_line_while_a_script_is_silent(tmp_path, monkeypatch)
     mod = load_script("reproduce")
     script = tmp_path / "silent.py"
     script.write_text("import time\nprint('drawn', flush=True)\ntime.sleep(1.0)\n")
-    monkeypatch.setattr(mod, "commands", lambda full, out, cache: [[sys.executable, str(script)]])
+    monkeypatch.setattr(mod, "commands", lambda full, out, cache, workers: [[sys.executable, str(script)]])
     monkeypatch.setenv("MEMKIT_STATUS_EVERY", "0.2")
     r = CliRunner().invoke(mod.main, ["--out", str(tmp_path / "out"), "--cache", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output

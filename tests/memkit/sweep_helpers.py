@@ -66,3 +66,15 @@ def main(cache, n, sleep, log, tag, shard, workers):
 
 if __name__ == "__main__":
     main()
+
+
+def threads_seen(key: dict) -> dict:
+    """What a unit sees of its threads: torch's, BLAS's (threadpoolctl), and a torch sum
+    whose rounding depends on the thread count."""
+    import torch
+    from threadpoolctl import threadpool_info
+    g = torch.Generator().manual_seed(int(key["x"]))
+    a = torch.randn(512, 512, generator=g)
+    blas = sorted({p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"})
+    return {"torch": torch.get_num_threads(), "blas": blas,
+            "value": float((a @ a.T).sum().item())}

@@ -276,6 +276,22 @@ def test_workers_give_the_serial_results(tmp_path):
         {u.hash: 2 for u in units})                                   # once per run, never twice
 
 
+def test_every_unit_runs_on_one_thread_and_the_caller_keeps_its_threads(tmp_path):
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        units = [sweep.Unit({"x": x, "t": "threads"}, sh.threads_seen, ({"x": x},)) for x in range(3)]
+        serial = sweep.run(units, tmp_path / "a", progress=False).results
+        assert torch.get_num_threads() == 2                       # restored after the units
+        par = sweep.run(units, tmp_path / "b", workers=2, progress=False).results
+    finally:
+        torch.set_num_threads(before)
+    for r in serial + par:
+        assert r["torch"] == 1 and r["blas"] in ([], [1])
+    assert serial == par          # bit for bit: the serial run computes as the workers do
+
+
 def test_workers_load_functions_of_scripts_not_importable_by_name(tmp_path):
     import importlib.util
     spec = importlib.util.spec_from_file_location("_loaded_by_path", HELPER)
