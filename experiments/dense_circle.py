@@ -13,8 +13,12 @@ numbers are computed in `amsim.circle_study`, the figure drawn by `amsim.circle_
 
     writes figures/dense_circle.png and .json
 
-    python experiments/dense_circle.py            # default settings (about 3 minutes, one core)
+    python experiments/dense_circle.py            # default settings (about 3 minutes on one core)
     python experiments/dense_circle.py --quick    # small sizes (seconds; the tests)
+
+Every (n, seed) model is a unit of `memkit.sweep`, cached under --cache by its
+configuration: `--workers k` computes them in k processes, `--shard i/n` one shard of a
+job array (docs/sweeps.md).
 """
 from __future__ import annotations
 
@@ -24,8 +28,9 @@ from pathlib import Path
 import click
 
 from amsim import circle_figures, circle_study as study
-from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings
-from memkit.figures import FIGURES, save_data, save_figure
+from memkit import sweep
+from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, quick_settings, sweep_options
+from memkit.figures import FIGURES, REPO_ROOT, save_data, save_figure
 from memkit.io import check_outputs
 
 NAME = "dense_circle"
@@ -44,10 +49,14 @@ NAME = "dense_circle"
 @click.option("--max-iter", type=int, default=5000, show_default=True)
 @click.option("--tol", type=float, default=1e-10, show_default=True, help="a start has converged when its step is below this")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=FIGURES, show_default=True)
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=REPO_ROOT / "cache" / NAME,
+              show_default=True)
 @click.option("--quick", is_flag=True, help="small sizes (seconds): what the tests run; options given on the "
               "command line are honoured")
+@sweep_options
 @one_line_errors
-def main(n_values, seeds, seed, sigma, hidden, steps, batch, lr, grid, max_iter, tol, out, quick):
+def main(n_values, seeds, seed, sigma, hidden, steps, batch, lr, grid, max_iter, tol, out, cache, quick, shard,
+         workers):
     """Stable points of a circle-trained denoiser (network and exact DAM) against n."""
     from memkit.validate import check_count, check_number
     o = quick_settings(quick, dict(n_values=n_values, seeds=seeds, steps=steps, grid=grid),
@@ -67,16 +76,19 @@ def main(n_values, seeds, seed, sigma, hidden, steps, batch, lr, grid, max_iter,
          "quick": quick}
     s.update(r_mem=study.R_MEM_SIGMA * s["sigma"], r_off=study.R_OFF_SIGMA * s["sigma"],
              dedup=study.DEDUP_SIGMA * s["sigma"], version=study.VERSION)
-    check_outputs(**{"--out": Path(out) / f"{NAME}.png"})
+    check_outputs(**{"--out": Path(out) / f"{NAME}.png", "--cache": Path(cache) / "unit.json"})
+    keys = ("sigma", "hidden", "steps", "batch", "lr", "grid", "max_iter", "tol")
+    cfgs = [{"v": study.VERSION, **{k: s[k] for k in keys}, "n": n, "seed": k} for n in ns for k in s["seeds"]]
     t0 = time.perf_counter()
-    results = []
-    for n in ns:
-        for k in s["seeds"]:
-            results.append(study.measure_model({**{key: s[key] for key in (
-                "sigma", "hidden", "steps", "batch", "lr", "grid", "max_iter", "tol")}, "n": n, "seed": k}))
-        click.echo(f"{NAME}: n = {n} done ({time.perf_counter() - t0:.0f} s)")
+    run = sweep.run([sweep.Unit(cfg, study.measure_model, (cfg,)) for cfg in cfgs], cache, shard=shard,
+                    workers=workers, desc=NAME, unit_name="model")
+    if not run.complete:
+        click.echo(f"{NAME}: {run.summary()}; run without --shard to draw the figure")
+        return
+    click.echo(f"{NAME}: {len(cfgs)} models, {run.read} from the cache, {run.computed} computed "
+               f"in {time.perf_counter() - t0:.1f} s; drawing into {out}")
+    results = run.results
     data = study.figure_data(results, s)
-    data["seconds"] = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     save_figure(circle_figures.draw(data), out / f"{NAME}.png")
     save_data(out / f"{NAME}.json", data)
@@ -84,7 +96,7 @@ def main(n_values, seeds, seed, sigma, hidden, steps, batch, lr, grid, max_iter,
         pk = data["peak"][kind]
         click.echo(f"{kind}: spurious peak {'yes' if pk['peak'] else 'no'} (max {pk['max']:.2f} at n = "
                    f"{pk['n_at_max']})")
-    click.echo(f"wrote {out / (NAME + '.png')} and {NAME}.json in {data['seconds']:.0f} s")
+    click.echo(f"wrote {out / (NAME + '.png')} and {NAME}.json")
 
 
 if __name__ == "__main__":

@@ -13,10 +13,15 @@ NAME = "dense_circle"
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     mod = load_script(NAME)
-    out = tmp_path_factory.mktemp("dense") / "figures"
-    first = CliRunner().invoke(mod.main, ["--quick", "--out", str(out)])
+    root = tmp_path_factory.mktemp("dense")
+    out, cache = root / "figures", root / "cache"
+    args = ["--quick", "--out", str(out), "--cache", str(cache)]
+    first = CliRunner().invoke(mod.main, args)
     assert first.exit_code == 0, first.output
-    return dict(mod=mod, out=out, first=first, data=json.loads((out / f"{NAME}.json").read_text()))
+    text = (out / f"{NAME}.json").read_text()
+    second = CliRunner().invoke(mod.main, args)
+    return dict(mod=mod, out=out, cache=cache, first=first, second=second, text=text,
+                data=json.loads(text))
 
 
 def test_quick_run_writes_a_png_and_valid_json(quick_run):
@@ -52,16 +57,26 @@ def test_the_exact_reference_memorises_two_points(quick_run):
 
 
 def test_same_seed_same_numbers(quick_run, tmp_path):
+    """A fresh cache recomputes every model: the same numbers, byte for byte."""
     out = tmp_path / "again"
-    r = CliRunner().invoke(quick_run["mod"].main, ["--quick", "--out", str(out)])
+    r = CliRunner().invoke(quick_run["mod"].main, ["--quick", "--out", str(out), "--cache", str(tmp_path / "c")])
     assert r.exit_code == 0, r.output
-    again = json.loads((out / f"{NAME}.json").read_text())
-    first = dict(quick_run["data"])
-    for d in (first, again):
-        d.pop("seconds")
-        for m in d["models"]:
-            m["network"].pop("train_seconds")
-    assert again == first
+    assert " 0 from the cache" in r.output
+    assert (out / f"{NAME}.json").read_text() == quick_run["text"]
+
+
+def test_second_run_is_a_pure_cache_hit(quick_run):
+    assert " 0 computed" in quick_run["second"].output, quick_run["second"].output
+    assert (quick_run["out"] / f"{NAME}.json").read_text() == quick_run["text"]
+
+
+def test_another_seed_gives_other_numbers(quick_run, tmp_path):
+    r = CliRunner().invoke(quick_run["mod"].main, ["--quick", "--seed", "5", "--n-values", "8", "--out",
+                                                  str(tmp_path), "--cache", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    other = json.loads((tmp_path / f"{NAME}.json").read_text())["models"][0]
+    mine = next(m for m in quick_run["data"]["models"] if m["n"] == 8)
+    assert other["data"] != mine["data"]
 
 
 @pytest.mark.parametrize("args, words", [
@@ -71,10 +86,13 @@ def test_same_seed_same_numbers(quick_run, tmp_path):
     (["--sigma", "-0.1"], "--sigma"),
     (["--grid", "1"], "--grid"),
     (["--lr", "0"], "--lr"),
+    (["--workers", "0"], "--workers"),
+    (["--shard", "3/2"], "--shard"),
 ])
 def test_bad_options_are_one_line_and_exit_2(args, words):
     mod = load_script(NAME)
-    r = CliRunner().invoke(mod.main, ["--quick", "--out", "/tmp/never-written"] + args, standalone_mode=True)
+    r = CliRunner().invoke(mod.main, ["--quick", "--out", "/tmp/never-written", "--cache", "/tmp/never-written/c"]
+                           + args)
     assert r.exit_code == 2, r.output
     lines = [line for line in r.output.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0], r.output
