@@ -16,6 +16,9 @@ Modules, each with one job:
     dynamics   synchronous / asynchronous / Glauber dynamics, many trials; one sync step
     basins     basin curves, basin radius, census of attractors
     retrieval  the network as a memkit.protocol.Retriever (shared with uddm)
+    dense      dense associative memory: log-sum-exp energy, softmax-attention update,
+               sign update, and the optimal denoiser / score of a diffusion model
+               trained on the same points (eqs. D1-D6)
     theory     one-step Hebbian error, AGS overlap, Gardner capacity and stability
                law, Cover's separability
     netfile    the .npz layout of a saved network (arrays and dicts only)
@@ -28,8 +31,22 @@ module that draws them):
     generalization, generalization_plots  experiments/am_generalization.py
     margin_study, margin_figures          experiments/perceptron_margin.py
     capacity_study, capacity_figures      experiments/am_capacity.py
+    circle_study, circle_figures          experiments/dense_circle.py (needs torch)
 """
 from amsim.basins import BasinCurve, Census, attractor_census, basin_curve, basin_radius
+from amsim.dense import (
+    DenseAssociativeMemory,
+    DenseRunResult,
+    dam_energy,
+    dam_energy_gradient,
+    dam_jacobian,
+    dam_sign_update,
+    dam_update,
+    dam_weights,
+    empirical_denoiser,
+    empirical_log_density,
+    empirical_score,
+)
 from amsim.dynamics import RetrievalResult, is_symmetric, run_dynamics, sync_step
 from amsim.io import load_network, save_network
 from amsim.learning import (
