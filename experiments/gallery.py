@@ -219,6 +219,15 @@ def _bridge(d):
             f"radius at P/N = {d['loads'][-1]:g}: PL {pl:.2f}, linear NELBO {lin:.2f}")
 
 
+def _dense_circle(d):
+    pk, net = d["peak"], d["summary"]["network"]
+    gone = next((n for n, m in zip(net["n"], net["memorised"]["mean"]) if m == 0), None)
+    return (f"spurious stable points: network max {fmt(pk['network']['max'], 2)} at n = "
+            f"{pk['network']['n_at_max']} (peak {'yes' if pk['network']['peak'] else 'no'}), exact DAM "
+            f"max {fmt(pk['exact']['max'], 2)} (peak {'yes' if pk['exact']['peak'] else 'no'}); no "
+            f"memorised network stable point from n = {gone}")
+
+
 ENTRIES = (
     # ---------------------------------------------------------------- associative memory
     Entry("bridge", "One experiment, two memories (first version)",
@@ -230,6 +239,14 @@ ENTRIES = (
           _bridge, "The NELBO optimum becomes, as t -> 0, the leave-one-out conditional that PL "
           "fits: the couplings should correlate, and the basins follow the same shape",
           images=("bridge_features.png", "bridge_random.png")),
+    Entry("dense_circle", "Dense memory on a circle: memorised, spurious and generalised stable points",
+          "Stable points of x <- x + sigma^2 s(x) for a score network trained by denoising score matching "
+          "on n points of the unit circle, and for the exact empirical score (the dense-associative-memory "
+          "update at beta = 1/sigma^2), counted per class against n (mean +- s.e. over seeds); the "
+          "participation ratio of the non-memorised points, the loss against its floor, and the landscape "
+          "at a memorising, a transition and a generalising n.",
+          _dense_circle, "Pham et al. 2025 (arXiv 2505.21777): spurious states peak between memorisation "
+          "and generalisation; here none leave the circle (merged mixtures sit within sigma^2/2 of it)"),
     Entry("perceptron_margin_training", "PL margins during training",
           "The normalised minimum margin of the rows during PL gradient descent (N = 200, three "
           "loads) climbs on a log time axis towards each row's exact max margin (AdaTron): the "

@@ -32,7 +32,7 @@ from memkit.progress import run_reporting
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py")
+AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py", "dense_circle.py")
 BRIDGE_SCRIPTS = ("bridge.py",)            # both memories on the same data
 UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
