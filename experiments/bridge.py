@@ -45,22 +45,27 @@ def plot(agg, loads, caption, out):
             a.minorticks_off()
         ax_t = axes[-1]
         labels = list(d["transition"])
-        for j, (what, marker) in enumerate((("half_test", "o"), ("meet", "D"))):
+        names = {"half_test": "test radius reaches half its max", "meet": "test radius meets train"}
+        for j, (what, marker, colour) in enumerate((("half_test", "o", "k"), ("meet", "D", "0.55"))):
+            shown = False
             for i, label in enumerate(labels):
                 m, e, n = d["transition"][label][what]
                 if n:
                     ax_t.errorbar(m, i + 0.15 * (2 * j - 1), xerr=e, fmt=marker, ms=4, capsize=2,
-                                  color=f"C{j + 2}", label=None if i else
-                                  {"half_test": "test radius at half its max", "meet": "test meets train"}[what])
+                                  color=colour, label=None if shown else names[what])
+                    shown = True
         ax_t.set(xscale="log", yticks=range(len(labels)), xlabel="transition load P/N",
-                 title="memorising -> generalising", ylim=(-0.6, len(labels) - 0.4))
+                 title="memorising -> generalising\n(mean +- SEM over seeds; none: not on the grid)",
+                 ylim=(-0.6, len(labels) - 0.4))
+        ax_t.title.set_fontsize(9)
         ax_t.set_yticklabels(labels, fontsize=7)
         ax_t.set_xlim(loads[0] / 1.5, loads[-1] * 1.5)
-        axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.18), ncol=3, fontsize=7)
-        axes[len(sets)].legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7)
-        ax_t.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7)
+        axes[0].legend(loc="upper center", bbox_to_anchor=(1.1, -0.27), ncol=3, fontsize=7)
+        axes[len(sets)].legend(loc="upper center", bbox_to_anchor=(0.5, -0.27), fontsize=7)
+        ax_t.legend(loc="upper center", bbox_to_anchor=(0.5, -0.27), fontsize=7)
         fig.suptitle(f"bridge, {data} data: {caption}", fontsize=8)
-        fig.subplots_adjust(bottom=0.32, wspace=0.45)
+        fig.subplots_adjust(bottom=0.36, top=0.80, wspace=0.35)
+        ax_t.set_position(ax_t.get_position().translated(0.04, 0))
         save_figure(fig, out / f"bridge_{data}.png")
         plt.close(fig)
 

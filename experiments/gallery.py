@@ -215,8 +215,13 @@ def _bridge(d):
     f = d["aggregate"]["features"]
     r = [m for m, _ in f["couplings"]["linear_vs_PL correlation"]]
     pl, lin = f["radius"]["PL"]["features"][-1][0], f["radius"]["linear NELBO (ancestral)"]["features"][-1][0]
+    t = f["transition"]
+    half = "; ".join(f"{name} {fmt(t[key]['half_test'][0], 2)} +- {fmt(t[key]['half_test'][1], 2)}"
+                     for name, key in (("PL", "PL"), ("linear greedy", "linear NELBO (greedy)"),
+                                       ("linear ancestral", "linear NELBO (ancestral)")))
     return (f"features data: coupling correlation linear vs PL {min(r):.2f}-{max(r):.2f}; feature "
-            f"radius at P/N = {d['loads'][-1]:g}: PL {pl:.2f}, linear NELBO {lin:.2f}")
+            f"radius at P/N = {d['loads'][-1]:g}: PL {pl:.2f}, linear NELBO {lin:.2f}; load where the "
+            f"test radius reaches half its max: {half}")
 
 
 def _dense_circle(d):
@@ -230,12 +235,13 @@ def _dense_circle(d):
 
 ENTRIES = (
     # ---------------------------------------------------------------- associative memory
-    Entry("bridge", "One experiment, two memories (first version)",
+    Entry("bridge", "One experiment, two memories",
           "Basin radius of training, unseen and feature starts against the load P/N for a "
           "pseudo-likelihood network, Hebb, and a K = 2 diffusion denoiser with no attention and "
           "no depth (uddm.linear, trained with the NELBO; greedy and ancestral reverse process), "
-          "on the same corrupted starts; right: how close the denoiser's effective couplings at "
-          "t = 0.01 are to PL's.",
+          "on the same corrupted starts; how close the denoiser's effective couplings at "
+          "t = 0.01 are to PL's; and each model's transition load (where the test radius reaches "
+          "half its largest value, and where it meets the training radius), mean +- SEM over seeds.",
           _bridge, "The NELBO optimum becomes, as t -> 0, the leave-one-out conditional that PL "
           "fits: the couplings should correlate, and the basins follow the same shape",
           images=("bridge_features.png", "bridge_random.png")),
