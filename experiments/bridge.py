@@ -8,9 +8,13 @@ is probed with the same protocol on the same corrupted starts (round(f N) flippe
 the diffusion models start their reverse process at alpha_t = 1 - 2 f): final overlap,
 recovery (eq. 12) and conditional entropy (eq. 9 / eq. 13), against the load P/N.
 
-    python experiments/bridge.py --quick          # seconds: what the tests run
-    python experiments/bridge.py                  # the default sizes (N = 64)
-    python experiments/bridge.py --dit-steps 1500 # add the DiT (K = 2, cpu-xxs)
+    python experiments/bridge.py --quick              # seconds: what the tests run
+    python experiments/bridge.py --workers 2          # the default sizes (N = 64): under a minute on 2 cores
+    python experiments/bridge.py --dit-steps 1000     # add the DiT (K = 2, cpu-xxs; it does not learn
+                                                      # random patterns in this budget: docs/science-uddm.md)
+
+The science (data, models, the unit, the averages and transition loads) is in
+`uddm.bridge_study`; this script holds the options and the plots.
 """
 from __future__ import annotations
 
