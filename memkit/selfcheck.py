@@ -242,17 +242,17 @@ def find_course_dir(start: str | os.PathLike | None = None) -> Path:
                             "set GENMEM_COURSE to it")
 
 
-_LOADED: dict[int, Checks] = {}
+_LOADED: dict[Path, Checks] = {}
 
 
 def sheet_checks(sheet: int, course_dir: str | os.PathLike | None = None) -> Checks:
-    """Load the self-checks of `sheet` from ``course/checks/sheetNN.py``."""
+    """Load the self-checks of `sheet` from ``course/checks/sheetNN.py`` (once per file)."""
     if not isinstance(sheet, int) or sheet < 1:
         raise ValueError(f"sheet must be a positive integer, got {sheet!r}")
-    if sheet in _LOADED and course_dir is None:
-        return _LOADED[sheet]
     base = Path(course_dir) if course_dir is not None else find_course_dir()
-    path = base / "checks" / f"sheet{sheet:02d}.py"
+    path = (base / "checks" / f"sheet{sheet:02d}.py").resolve()
+    if path in _LOADED:
+        return _LOADED[path]
     if not path.is_file():
         raise FileNotFoundError(f"no self-checks for sheet {sheet}: {path} does not exist")
     spec = importlib.util.spec_from_file_location(f"_course_checks_sheet{sheet:02d}", path)
@@ -261,7 +261,7 @@ def sheet_checks(sheet: int, course_dir: str | os.PathLike | None = None) -> Che
     checks = getattr(module, "checks", None)
     if not isinstance(checks, Checks) or checks.sheet != sheet:
         raise ValueError(f"{path} must define `checks = Checks(sheet={sheet})`")
-    _LOADED[sheet] = checks
+    _LOADED[path] = checks
     return checks
 
 

@@ -76,3 +76,8 @@ def test_sheet_checks_loads_a_course_module(tmp_path):
     assert loaded.sheet == 5 and "5.1a" in loaded.questions
     with pytest.raises(FileNotFoundError, match="sheet 6"):
         sheet_checks(6, course_dir=tmp_path)
+    # another course's sheet 5 is another module: loading this one did not replace it
+    from pathlib import Path
+    course = Path(__file__).resolve().parents[2] / "course"
+    assert sheet_checks(5, course_dir=course) is not loaded
+    assert sheet_checks(5, course_dir=tmp_path) is loaded          # loaded once per file
