@@ -24,7 +24,7 @@ import numpy as np
 from memkit import sweep
 from memkit.cli import OneLineErrorCommand, one_line_errors, parse_number_list, sweep_options
 from memkit.figures import save_data, save_figure, use_agg
-from uddm.bridge_study import SETS, THRESHOLD, aggregate, compute_unit
+from uddm.bridge_study import SETS, THRESHOLD, aggregate, compute_unit, examples_at_load
 
 def plot(agg, loads, caption, out):
     """Per data set: basin radius against load for each start set, the coupling
@@ -101,7 +101,7 @@ def main(datas, n, D, loads, seeds, refs, trials, lin_steps, dit_steps, quick, o
     if dit_steps < 0 or any(not l > 0 for l in loads):
         raise click.BadParameter(f"loads must be > 0 and --dit-steps >= 0, got {loads} and {dit_steps}")
     fractions = [round(x, 4) for x in np.linspace(0, 0.45, 10 if not quick else 4)]
-    keys = [{"kind": "bridge", "version": 1, "data": d, "N": n, "P": max(2, round(a * n)), "seed": s,
+    keys = [{"kind": "bridge", "version": 1, "data": d, "N": n, "P": examples_at_load(a, n), "seed": s,
              "D": D, "refs": refs, "trials": trials, "beta": 1.0, "pl_steps": 300, "lin_steps": lin_steps,
              "dit_steps": dit_steps, "steps": 64, "fractions": fractions}
             for d in datas for a in loads for s in range(seeds)]

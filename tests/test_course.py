@@ -7,25 +7,19 @@ an exercise, or numerics that drift, fail here.
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
 SHEETS = sorted(COURSE.glob("[0-9][0-9]_*.md"))
 
 
-def _runsheet():
-    spec = importlib.util.spec_from_file_location("runsheet", COURSE / "runsheet.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-runsheet = _runsheet()
+runsheet = load_module(COURSE / "runsheet.py")
 
 
 def _exercises(text: str) -> list[str]:

@@ -1,23 +1,16 @@
 """The course notebooks: generated from the Markdown sheets, in sync, and runnable."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_module
+
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "course"
-
-
-def _module():
-    spec = importlib.util.spec_from_file_location("notebooks", COURSE / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-notebooks = _module()
+notebooks = load_module(COURSE / "notebooks.py")
+runsheet = load_module(COURSE / "runsheet.py")
 
 
 def test_every_sheet_and_solution_has_a_notebook_in_sync():
@@ -33,9 +26,6 @@ def test_every_sheet_and_solution_has_a_notebook_in_sync():
 
 def test_a_notebook_holds_exactly_the_sheets_code():
     import nbformat
-    runsheet_spec = importlib.util.spec_from_file_location("runsheet", COURSE / "runsheet.py")
-    runsheet = importlib.util.module_from_spec(runsheet_spec)
-    runsheet_spec.loader.exec_module(runsheet)
     for source, target in notebooks.sources():
         nb = nbformat.read(target, as_version=4)
         code = [c.source for c in nb.cells if c.cell_type == "code"]

@@ -96,8 +96,9 @@ def compute_unit(key: dict) -> dict:
     return out
 
 
-def _at_load(keys, results, data, P_over_N):
-    return [r for k, r in zip(keys, results) if k["data"] == data and k["P"] == max(2, round(P_over_N * k["N"]))]
+def examples_at_load(P_over_N: float, N: int) -> int:
+    """P for a load P/N (at least 2 examples): the rule that makes the units' keys."""
+    return max(2, round(P_over_N * N))
 
 
 def aggregate(keys, results, loads) -> dict:
@@ -111,32 +112,29 @@ def aggregate(keys, results, loads) -> dict:
     curves) and then averaged; "transition_vs_PL" is the paired difference
     log(model's load / PL's load) per seed (0: the same transition).
     """
+    unit = {(k["data"], k["P"], k["seed"]): r for k, r in zip(keys, results)}
+    N = keys[0]["N"]
     out = {}
     for data in sorted({k["data"] for k in keys}):
         d = out.setdefault(data, {"radius": {}, "couplings": {}, "transition": {}, "transition_vs_PL": {}})
-        first = _at_load(keys, results, data, loads[0])[0]
-        labels = list(first["curves"])
-        for P_over_N in loads:
-            rows = _at_load(keys, results, data, P_over_N)
+        seeds = sorted({k["seed"] for k in keys if k["data"] == data})
+        grid = [[unit[data, examples_at_load(a, N), s] for s in seeds] for a in loads]   # (load, seed)
+        labels = list(grid[0][0]["curves"])
+        for rows in grid:
             for label in labels:
-                for s in first["curves"][label]:
+                for s in grid[0][0]["curves"][label]:
                     d["radius"].setdefault(label, {}).setdefault(s, []).append(
                         list(mean_sem([r["curves"][label][s]["radius"] for r in rows])))
-            for pair in first["couplings"]:
+            for pair in grid[0][0]["couplings"]:
                 for what in ("rel_distance", "correlation"):
                     d["couplings"].setdefault(f"{pair} {what}", []).append(
                         list(mean_sem([r["couplings"][pair][what] for r in rows])))
-        seeds = sorted({k["seed"] for k in keys if k["data"] == data})
-        per_seed = {label: [] for label in labels}
-        for s in seeds:
+        per_seed = {label: [] for label in labels}       # one transition_loads dict per seed
+        for j in range(len(seeds)):
             for label in labels:
-                curve = {}
-                for part in ("train", "test"):
-                    curve[part] = [next(r for k, r in zip(keys, results)
-                                        if k["data"] == data and k["seed"] == s
-                                        and k["P"] == max(2, round(a * k["N"])))["curves"][label][part]["radius"]
-                                   for a in loads]
-                per_seed[label].append(transition_loads(loads, curve["train"], curve["test"]))
+                train, test = ([rows[j]["curves"][label][part]["radius"] for rows in grid]
+                               for part in ("train", "test"))
+                per_seed[label].append(transition_loads(loads, train, test))
         for label, rows in per_seed.items():
             d["transition"][label] = {}
             d["transition_vs_PL"][label] = {}

@@ -1,19 +1,17 @@
 """Helpers shared by the experiment-script tests (import explicitly; not a conftest)."""
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
+
+from tests.helpers import load_module
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def load_script(name: str):
     """Import experiments/<name>.py as a module (the scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_module(EXPERIMENTS / f"{name}.py", name)
 
 
 def numbers(obj):
