@@ -195,8 +195,9 @@ def test_a_process_killed_mid_unit_leaves_a_lock_the_next_run_takes_over(tmp_pat
     p = subprocess.Popen([sys.executable, str(HELPER), "--cache", str(cache), "--n", "1", "--sleep", "30",
                           "--log", str(log)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        t0 = time.monotonic()
-        while not list(cache.glob("*.lock")) and time.monotonic() - t0 < 30:
+        t0 = time.monotonic()              # kill it inside the unit: locked, and computing
+        while not (list(cache.glob("*.lock")) and sh.computed_log(log)) \
+                and time.monotonic() - t0 < 30:
             time.sleep(0.05)
     finally:
         p.kill()
