@@ -15,6 +15,10 @@ For each shape (batch 64: hidden 128 / 4 blocks / length 64 / K 64, and hidden 6
 checks the logits agree to float32 round-off, then times training steps (forward,
 NELBO backward, AdamW) of both, interleaved, and prints tokens/s and the ratio
 uddm / DUO (target >= 1.2). uddm runs as `uddm.train` runs it (`fused_adam` as given).
+`--compile uddm` times uddm's step as `uddm train --compile` runs it (forward, loss and
+backward through torch.compile; AdamW eager) against DUO's eager step; `--compile both`
+compiles DUO's step the same way, so the ratio is again one of the two model files.
+Compilation happens before the timing (one shape, untimed warm-up steps).
 """
 from __future__ import annotations
 
@@ -86,6 +90,7 @@ def load_duo_dit(duo_root: Path):
     _stub_modules()
     spec = importlib.util.spec_from_file_location("duo_dit", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules["duo_dit"] = mod           # torch.compile (--compile both) imports it by name
     spec.loader.exec_module(mod)
     return mod
 
@@ -107,7 +112,7 @@ def build_pair(duo, s, seed=0):
     return ours, theirs
 
 
-def time_training(model, s, batch, reps, steps, fused):
+def time_training(model, s, batch, reps, steps, fused, compiled=False):
     from uddm.diffusion import forward_corrupt, make_schedule, nelbo_per_token, sample_times
     g = torch.Generator().manual_seed(1)
     sch = make_schedule()
@@ -119,9 +124,16 @@ def time_training(model, s, batch, reps, steps, fused):
     sigma = -torch.log(a32)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, **({"fused": True} if fused else {}))
 
-    def step():
+    def loss_of(model, z, sigma, x, a32, da32):
         logp = torch.log_softmax(model(z, sigma).float(), dim=-1)
-        loss = nelbo_per_token(logp, x, z, a32, da32).mean()
+        return nelbo_per_token(logp, x, z, a32, da32).mean()
+
+    if compiled:                 # fresh caches: earlier models must not use up the recompile limit
+        torch.compiler.reset()
+        loss_of = torch.compile(loss_of, dynamic=False)
+
+    def step():
+        loss = loss_of(model, z, sigma, x, a32, da32)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -145,6 +157,8 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--fused-adam", action="store_true", help="uddm with TrainConfig.fused_adam")
+    ap.add_argument("--compile", choices=("none", "uddm", "both"), default="none",
+                    help="torch.compile uddm's step (as `uddm train --compile`), or both steps")
     a = ap.parse_args(argv)
     if a.duo is None:
         raise SystemExit("this benchmark compares against DUO's own DiT: pass --duo PATH to a "
@@ -156,7 +170,7 @@ def main(argv=None):
     import warnings
     warnings.filterwarnings("ignore", message="CUDA is not available")   # DUO's cuda autocast
     duo = load_duo_dit(a.duo)
-    print(f"torch {torch.__version__}, {a.threads} threads, batch {a.batch}")
+    print(f"torch {torch.__version__}, {a.threads} threads, batch {a.batch}, compiled: {a.compile}")
     print("| shape | logits max abs diff | DUO tokens/s | uddm tokens/s | uddm / DUO |")
     print("|---|---|---|---|---|")
     for s in SHAPES:
@@ -167,8 +181,10 @@ def main(argv=None):
             diff = (ours(x, sig) - theirs(x, sig).float()).abs().max().item()
         rates = {"duo": [], "ours": []}
         for _ in range(2):      # interleaved: both see the same machine state
-            rates["duo"].append(time_training(theirs, s, a.batch, a.reps, a.steps, False))
-            rates["ours"].append(time_training(ours, s, a.batch, a.reps, a.steps, a.fused_adam))
+            rates["duo"].append(time_training(theirs, s, a.batch, a.reps, a.steps, False,
+                                              compiled=a.compile == "both"))
+            rates["ours"].append(time_training(ours, s, a.batch, a.reps, a.steps, a.fused_adam,
+                                               compiled=a.compile != "none"))
         d, o = max(rates["duo"]), max(rates["ours"])
         print(f"| h{s['hidden']} b{s['blocks']} L{s['length']} K{s['K']} | {diff:.1e} | "
               f"{d:,.0f} | {o:,.0f} | {o / d:.2f} |")

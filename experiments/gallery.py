@@ -233,6 +233,17 @@ def _dense_circle(d):
             f"memorised network stable point from n = {gone}")
 
 
+def _uddm_limit(d):
+    c = d["check"]
+    big = c["largest"]
+    parts = []
+    for m, part in big["models"].items():
+        p = part["paired_over_seeds"]
+        parts.append(f"{m}: {fmt(p['0.1'][0], 3)} (t = 0.1), {fmt(p['0.25'][0], 3)} (t = 0.25)")
+    return (f"test recovery minus the exact model's at n = {big['n_train']}, mean over seeds: "
+            + "; ".join(parts) + f"; targets {'met' if c['met'] else 'missed'}")
+
+
 ENTRIES = (
     # ---------------------------------------------------------------- associative memory
     Entry("bridge", "One experiment, two memories",
@@ -346,6 +357,15 @@ ENTRIES = (
           "Per-token entropy of training and generated sequences against the training-set size, "
           "their gap, the unigram entropy of samples, and the validation NELBO.",
           _uddm_fig5, "The paper: the gap closes when generalising; the exact model's gap is 0"),
+    Entry("uddm_limit", "Trained to the limit? The sweep's two ends against the exact model",
+          "At the largest training set, the paired test-recovery difference model - exact "
+          "model at t = 0.1 and 0.25 and the training-vs-generated sequence-entropy statistic, "
+          "per model and seed; at the smallest set, training and test recovery and the "
+          "fraction of generated copies (the cpu-limit preset: 3 seeds, 10x the cpu sweep's "
+          "training, cosine decay).",
+          _uddm_limit, "The sweep issue's targets: within 0.03 of the exact model (paired), "
+          "its entropy statistic within sampling error of the exact model's, and memorisation "
+          "at the smallest set (training recovery >= 0.98, test <= 0.1, copies >= 0.9)"),
     Entry("uddm_census", "Census of generated sequences",
           "Fractions of generated sequences that are copies, spurious (near-copies and splices "
           "of training sequences), novel valid sequences, or invalid, against the training-set size.",

@@ -36,6 +36,7 @@ AM_SCRIPTS = ("perceptron_margin.py", "am_capacity.py", "am_generalization.py", 
 BRIDGE_SCRIPTS = ("bridge.py",)            # both memories on the same data
 UDDM_SCRIPTS = tuple(f"uddm_fig{i}.py" for i in range(1, 6)) + (
     "uddm_census.py", "uddm_entropy_hist.py", "uddm_examples.py")
+LIMIT_SCRIPTS = ("uddm_limit.py",)         # the sweep's two ends, trained to the limit
 
 
 def default_workers() -> int:
@@ -56,12 +57,16 @@ def commands(full: bool, out: Path, cache: Path, workers: int = 1) -> list[list[
     for script in UDDM_SCRIPTS:
         cmds.append([sys.executable, str(HERE / script), "--preset", "cpu" if full else "quick",
                      "--out", str(out), "--cache", str(cache / "uddm_sweep"), "--workers", str(workers)])
+    for script in LIMIT_SCRIPTS:
+        cmds.append([sys.executable, str(HERE / script), "--preset", "cpu-limit" if full else "quick",
+                     "--out", str(out), "--cache", str(cache / "uddm_sweep"), "--workers", str(workers)])
     return cmds
 
 
 @click.command(cls=OneLineErrorCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--full", is_flag=True, help="Default settings (AM about 15 min, the UDDM sweep up to an hour "
-                                           "on 2 cores) instead of the quick scale (minutes).")
+                                           "and its limit check about an hour more on 2 cores) instead of "
+                                           "the quick scale (minutes).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the PNGs and their data [default: figures/quick, or figures with --full].")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -29,11 +29,12 @@ from uddm.diffusion import (DuoCurriculum, forward_corrupt, make_schedule, nelbo
                             sample_times, x0_cross_entropy_per_token)
 from uddm.model import DiT, ModelConfig, get_config
 
-__all__ = ["TrainConfig", "train", "load_checkpoint", "read_checkpoint", "save_checkpoint",
+__all__ = ["TrainConfig", "train", "learning_rate", "load_checkpoint", "read_checkpoint", "save_checkpoint",
            "validation_nelbo", "CKPT_FORMAT", "TrainResult"]
 
 CKPT_FORMAT = "uddm-checkpoint-v1"
 LOSSES = ("nelbo", "x0_ce")
+LR_DECAYS = ("none", "cosine", "linear")
 
 
 @dataclass
@@ -54,10 +55,12 @@ class TrainConfig:
     batch_size: int = 32                # global batch
     lr: float = 3e-4
     warmup: int = 100
+    lr_decay: str = "none"              # after warm-up: "none" (constant, DUO's) | "cosine" | "linear" to 0 at `steps`
     betas: tuple = (0.9, 0.999)
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     fused_adam: bool = False            # AdamW's fused kernel (CPU and CUDA): faster, same maths
+    compile: bool = False               # torch.compile the step's loss and backward: faster, same maths to round-off
     ema: float = 0.999
     seed: int = 0
     eval_every: int = 0                 # 0: only at the end
@@ -75,6 +78,8 @@ class TrainConfig:
         from uddm.diffusion import SCHEDULES
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.lr_decay not in LR_DECAYS:
+            raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {sorted(SCHEDULES)}, got {self.schedule!r}")
         get_config(self.model)
@@ -127,6 +132,25 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- helpers
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """The learning rate of optimiser step `step` (0-based): linear warm-up over
+    `cfg.warmup` steps to `cfg.lr`, then constant (`lr_decay="none"`, DUO's schedule) or
+    decayed to 0 at `cfg.steps` along a half cosine or a straight line.
+
+    A function of the step and of `cfg.steps` alone, so an interrupted run resumes on
+    the same schedule; extending a decayed run (`--resume` with a larger `--steps`)
+    continues on the longer run's schedule from the step reached.
+    """
+    warm = min(1.0, (step + 1) / cfg.warmup) if cfg.warmup > 0 else 1.0
+    if cfg.lr_decay == "none" or step < cfg.warmup:
+        return cfg.lr * warm
+    span = max(cfg.steps - cfg.warmup, 1)
+    frac = min(1.0, (step - cfg.warmup) / span)      # 0 right after warm-up, -> 1 at the end
+    if cfg.lr_decay == "cosine":
+        return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * frac))
+    return cfg.lr * (1.0 - frac)
+
+
 def check_device(name: str, what: str = "--device") -> torch.device:
     """The torch device `name` (auto | cpu | cuda | cuda:N), or a one-line ValueError
     when it is unknown or names a GPU this machine does not have."""
@@ -263,6 +287,34 @@ class EMA:
         self.num_updates = d["num_updates"]
         for s, v in zip(self.shadow_params, d["shadow_params"]):
             s.copy_(v)
+
+
+def _masked_loss_sum(model, x, inp, alpha, dalpha, z, mask, loss_kind, device):
+    """Sum over non-pad positions of the per-token loss of one training batch (the
+    part of a step that `TrainConfig.compile` hands to torch.compile)."""
+    per = _loss_terms(model, x, inp, alpha, dalpha, -torch.log(alpha), z, loss_kind, device)
+    return (per * mask).sum()
+
+
+def _compiled_loss(cfg: TrainConfig, device: torch.device):
+    """`_masked_loss_sum`, compiled when `cfg.compile` (inductor; one graph per shape).
+
+    Dynamo's caches are cleared first: each run builds a new model, whose parameters
+    would otherwise count against the recompilation limit of a process that trains
+    many models (a sweep worker). Compiled kernels are reused from inductor's on-disk
+    cache ($TORCHINDUCTOR_CACHE_DIR), so a second model of the same shape compiles in
+    seconds.
+    """
+    if not cfg.compile:
+        return _masked_loss_sum
+    if device.type == "cpu":
+        import shutil
+        cxx = os.environ.get("CXX") or next((c for c in ("g++", "c++", "clang++") if shutil.which(c)), None)
+        if cxx is None:
+            raise ValueError("compile=True (--compile) needs a C++ compiler for torch.compile on "
+                             "the CPU (g++, c++ or clang++ on PATH, or $CXX); none was found")
+    torch.compiler.reset()
+    return torch.compile(_masked_loss_sum, dynamic=False)
 
 
 def _loss_terms(model, batch_tokens, inp, alpha, dalpha, sigma, z, loss_kind, device):
@@ -546,6 +598,7 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback, bar
                             history=history, rng_states=rng_states)
         saved["step"] = step
 
+    loss_fn = _compiled_loss(cfg, device)
     report = _Report(cfg, model_cfg.name, step, bar, status_every) \
         if cfg.progress and rank == 0 else None
     model.train()
@@ -575,12 +628,10 @@ def _train(cfg: TrainConfig, data: DataSpec, out, resume, dataset, callback, bar
                 a_s, da_s = alpha[lo:hi].float().to(device), dalpha[lo:hi].float().to(device)
                 mask = mask_all[lo:hi].to(device)
                 # ---- forward / backward
-                lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup > 0 else cfg.lr
+                lr = learning_rate(cfg, step)
                 for g in opt.param_groups:
                     g["lr"] = lr
-                per = _loss_terms(ddp_model, xs, inp, a_s, da_s, -torch.log(a_s), zs, cfg.loss,
-                                  device)
-                loss_sum = (per * mask).sum()
+                loss_sum = loss_fn(ddp_model, xs, inp, a_s, da_s, zs, mask, cfg.loss, device)
                 loss = loss_sum * (world / max(n_tok, 1))   # DDP averages -> global token mean
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

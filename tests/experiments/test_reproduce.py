@@ -14,7 +14,8 @@ def test_every_script_accepts_the_reproduce_options(tmp_path, full):
     mod = load_script("reproduce")
     cmds = mod.commands(full, tmp_path / "out", tmp_path / "cache", workers=2)
     scripts = {Path(c[1]).name for c in cmds}
-    assert scripts == set(mod.AM_SCRIPTS) | set(mod.BRIDGE_SCRIPTS) | set(mod.UDDM_SCRIPTS)
+    assert scripts == (set(mod.AM_SCRIPTS) | set(mod.BRIDGE_SCRIPTS) | set(mod.UDDM_SCRIPTS)
+                       | set(mod.LIMIT_SCRIPTS))
     for c in cmds:
         assert Path(c[1]).exists() and c[c.index("--workers") + 1] == "2"
         # click parses left to right: an unknown option fails before the trailing --help exits

@@ -59,8 +59,36 @@ def _numbers(obj):
         yield obj
 
 
+def test_limit_check_on_the_quick_sweep(quick, tmp_path):
+    """experiments/uddm_limit.py: its flags are the issue's thresholds applied to the
+    summary's own numbers (paired differences, entropy statistic, memorisation)."""
+    from uddm.sweep.limit import MEMORISE, TOLERANCE
+    from uddm.sweep.summary import summary_rows
+    r = CliRunner().invoke(_script("uddm_limit").main, ["--preset", "quick", "--cache",
+                           str(quick["cache"]), "--out", str(tmp_path), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "uddm_limit.png").stat().st_size > 10_000
+    check = json.loads((tmp_path / "uddm_limit.json").read_text())["check"]
+    rows = summary_rows(quick["cfg"], quick["results"] + quick["exact"])
+    big, small = check["largest"], check["smallest"]
+    assert (big["n_train"], small["n_train"]) == (4096, 4)
+    for m, part in big["models"].items():
+        for s in part["seeds"]:
+            row = next(x for x in rows if x["model"] == m and x["n_train"] == 4096)
+            for t in ("0.1", "0.25"):
+                assert s["paired_vs_exact"][t] == row["paired_vs_exact"][t]["test"]
+                assert s["recovery_met"][t] == (abs(s["paired_vs_exact"][t][0]) <= TOLERANCE)
+            assert s["entropy_met"] == (abs(s["A_minus_exact"]) <= s["A_band"])
+    for m, part in small["models"].items():
+        for s in part["seeds"]:
+            assert s["met"] == (s["train_recovery"] >= MEMORISE["train"] and s["test_recovery"]
+                                <= MEMORISE["test"] and s["copies"] >= MEMORISE["copies"])
+    assert check["met"] == (all(p["met"] for p in big["models"].values())
+                            and all(p["met"] for p in small["models"].values()))
+
+
 def test_presets_are_complete():
-    for name in ("quick", "cpu", "paper"):
+    for name in ("quick", "cpu", "cpu-limit", "paper"):
         cfg = get_preset(name)
         assert len(cfg.models) >= 2
     cpu = PRESETS["cpu"]
@@ -68,6 +96,9 @@ def test_presets_are_complete():
     assert cpu.sizes[-1] == cpu.markov_pool - cpu.n_test          # the whole training split
     assert all(a < b for a, b in zip(cpu.sizes, cpu.sizes[1:]))
     assert PRESETS["paper"].models == ("tiny", "small", "medium")
+    lim = PRESETS["cpu-limit"]       # the successor: 3 seeds, 10x the sequences seen
+    assert len(lim.seeds) >= 3 and lim.sizes == cpu.sizes and lim.models == cpu.models
+    assert lim.steps * lim.batch_size == 10 * cpu.steps * cpu.batch_size
     with pytest.raises(ValueError, match="unknown sweep preset"):
         get_preset("huge")
 
@@ -229,6 +260,30 @@ TINY = SweepConfig(
     exp1_levels=(0.25,), exp2_times=(0.1, 0.25))
 
 
+def test_each_seed_is_paired_with_its_own_exact_measurement(tmp_path):
+    """With several seeds the exact model is measured on every seed's corrupted starts,
+    so every point's paired difference is paired (the same starts); a single-seed
+    preset keeps its one exact measurement per size (and its cache keys)."""
+    from uddm.sweep import exact_key, run_units
+    from uddm.sweep.summary import summary_rows
+    run = run_units(TINY, tmp_path / "c", exact=True, progress=False, size_indices=[1])
+    pts = [r["point"] for r in run.results]
+    assert [(p["model"], p["seed"]) for p in pts] == [("cpu-xxs", 0), ("cpu-xxs", 1),
+                                                      ("bayes", 0), ("bayes", 1)]
+    assert {p["n_train"] for p in pts} == {48}
+    model, exact = run.results[:2], {r["point"]["seed"]: r for r in run.results[2:]}
+    for r in model:
+        same = exact[r["point"]["seed"]]
+        other = exact[1 - r["point"]["seed"]]
+        ref = lambda x: x["exp2"]["test"]["reference"]["per_ref"]     # a function of the starts
+        assert ref(r) == ref(same) and ref(r) != ref(other)
+    rows = summary_rows(TINY, run.results)
+    assert all("paired_vs_exact" in row for row in rows if row["model"] != "bayes")
+    assert exact_key(TINY, 1) == exact_key(TINY, 1, seed=0) != exact_key(TINY, 1, seed=1)
+    with pytest.raises(ValueError, match="size index 2 is outside 0..1"):
+        run_units(TINY, tmp_path / "c", size_indices=[2])
+
+
 def test_half_trained_checkpoint_resumes_exactly(tmp_path):
     """A point interrupted at step 3 of 6 finishes from its checkpoint with the same weights."""
     from uddm.train import load_checkpoint, train
@@ -278,10 +333,11 @@ def _shards_and_workers(tmp_path, run_units):
     r = CliRunner().invoke(uddm_main, base + ["--shard", "2/2"])
     assert r.exit_code == 0 and "shard 2/2, 0 units of other shards missing" in r.output, r.output
     r = CliRunner().invoke(uddm_main, base)
-    assert r.exit_code == 0 and "6 units: 0 computed, 6 from the cache" in r.output, r.output
+    # 2 sizes x 2 seeds of points, and the exact model once per size and seed
+    assert r.exit_code == 0 and "8 units: 0 computed, 8 from the cache" in r.output, r.output
     assert "exact model: bayes n_train=12" in r.output
     serial = run_units(TINY, tmp_path / "serial", exact=True, progress=False)
-    assert serial.computed == 6
+    assert serial.computed == 8
     assert _untimed(run_units(TINY, cache, exact=True, progress=False).results) == _untimed(serial.results)
     names = {p.relative_to(cache) for p in cache.rglob("*") if p.is_file()}
     assert names == {p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file()}

@@ -283,9 +283,13 @@ class Point:
     size_index: int                   # position of n_train in cfg.sizes
 
 
-def exact_point(cfg: SweepConfig, size_index: int) -> Point:
-    """The exact model's row at one training-set size, as a Point (index -1 - size_index)."""
-    return Point(-1 - size_index, EXACT, cfg.sizes[size_index], cfg.seeds[0], size_index)
+def exact_point(cfg: SweepConfig, size_index: int, seed: int | None = None) -> Point:
+    """The exact model's row at one training-set size, as a Point (index -1 - size_index).
+
+    `seed` (default: the first of `cfg.seeds`) is the seed of the measurement streams,
+    so the exact model is measured on the same corrupted starts as that seed's points."""
+    return Point(-1 - size_index, EXACT, cfg.sizes[size_index],
+                 cfg.seeds[0] if seed is None else seed, size_index)
 
 
 # ---------------------------------------------------------------------------- presets
@@ -315,6 +319,17 @@ PRESETS: dict[str, SweepConfig] = {
         models=("cpu-xxs", "cpu-xs"), sizes=geometric_sizes(8, _MARKOV_ALL, 8), seeds=(0,),
         train=replace(sweep_train(), steps=4000),
         n_refs=128, retrieval_steps=128, n_generated=128, generation_steps=128),
+    # The successor of `cpu` that trains towards the limit (issue 11): three seeds, 10x
+    # the sequences seen (10000 steps at batch 128 = 1.28M per model), the learning rate
+    # decayed to 0 along a cosine, the step compiled (torch.compile), 256 references.
+    # Projected at about 4.8 h on the 2-core machine (docs/results-uddm.md, "Towards the limit").
+    "cpu-limit": SweepConfig(
+        name="cpu-limit",
+        data=sweep_data(),
+        models=("cpu-xxs", "cpu-xs"), sizes=geometric_sizes(8, _MARKOV_ALL, 8), seeds=(0, 1, 2),
+        train=replace(sweep_train(), steps=10000, batch_size=128, lr_decay="cosine",
+                      compile=True, ckpt_every=1000),
+        n_refs=256, retrieval_steps=128, n_generated=128, generation_steps=128),
     # The paper's models on a GPU, on the paper's data: LM1B from a local copy saved with
     # `save_to_disk` (README, "Probe a published checkpoint"), bert-base-uncased (the
     # paper's runs use the lm1b-wrap data configuration, K = 30522; lm1b-gpt2 is the
@@ -352,8 +367,9 @@ def model_key(cfg: SweepConfig, p: Point) -> dict:
     tc = cfg.train_config(p).to_dict()
     for k in ("progress", "device", "ckpt_every"):
         tc.pop(k)
-    if not tc["fused_adam"]:
-        tc.pop("fused_adam")     # keys written before the option existed stay valid
+    for k, default in (("fused_adam", False), ("compile", False), ("lr_decay", "none")):
+        if tc[k] == default:
+            tc.pop(k)            # keys written before the option existed stay valid
     return {"kind": "uddm-sweep-model", "train": tc, "data": cfg.data_spec(p).to_dict()}
 
 
@@ -379,11 +395,13 @@ def measure_key(cfg: SweepConfig, p: Point) -> dict:
             "model": config_hash(model_key(cfg, p)), "measure": measure_settings(cfg)}
 
 
-def exact_key(cfg: SweepConfig, size_index: int) -> dict:
-    """The key of the exact model's measurements at one size (data, first seed, settings)."""
-    p = Point(-1, cfg.models[0], cfg.sizes[size_index], cfg.seeds[0], size_index)
+def exact_key(cfg: SweepConfig, size_index: int, seed: int | None = None) -> dict:
+    """The key of the exact model's measurements at one size (data, seed, settings);
+    `seed` defaults to the first of `cfg.seeds`."""
+    seed = cfg.seeds[0] if seed is None else seed
+    p = Point(-1, cfg.models[0], cfg.sizes[size_index], seed, size_index)
     return {"kind": "uddm-sweep-exact", "version": MEASURE_VERSION,
-            "data": cfg.data_spec(p).to_dict(), "seed": cfg.seeds[0],
+            "data": cfg.data_spec(p).to_dict(), "seed": seed,
             "measure": measure_settings(cfg)}
 
 
@@ -396,7 +414,8 @@ def describe(cfg: SweepConfig, results: list[dict] | None = None) -> str:
     grid = (f"global grid of {cfg.retrieval_steps} steps on [1e-5, 1]" if cfg.grid == "global"
             else f"{cfg.retrieval_steps} steps from each t")
     return (f"preset {cfg.name}: corpus {cfg.corpus}, length {cfg.length}, loss {loss}, "
-            f"{cfg.steps} steps, batch {cfg.batch_size}, lr {cfg.lr:g}, models {', '.join(cfg.models)}, "
+            f"{cfg.steps} steps, batch {cfg.batch_size}, lr {cfg.lr:g}"
+            f"{'' if cfg.train.lr_decay == 'none' else f' ({cfg.train.lr_decay} decay)'}, models {', '.join(cfg.models)}, "
             f"n_train {sizes[0]}..{sizes[-1]} ({len(sizes)} sizes), seeds {list(cfg.seeds)}; "
             f"{'EMA' if cfg.use_ema else 'raw'} weights, {grid}, {cfg.final} last step, "
             f"eq. 13 at {'t0 = 1e-5' if cfg.entropy_at == 't0' else 't'}")

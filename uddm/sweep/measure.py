@@ -26,9 +26,9 @@ Per model:
   source, a bigram posterior on text; not an upper bound, see `uddm.references`).
 
 `measure_point` measures a trained checkpoint of the sweep, `measure_exact` the exact
-Bayes model (`uddm.references.ExactModel`) at one training-set size (model "bayes",
-seed = the first seed, so its corrupted starts are those of that seed's models: paired
-comparisons).
+Bayes model (`uddm.references.ExactModel`) at one training-set size (model "bayes"),
+once per seed of the sweep, so its corrupted starts are those of that seed's models:
+paired comparisons).
 """
 from __future__ import annotations
 
@@ -233,13 +233,14 @@ def measure_point(cfg: SweepConfig, p: Point, checkpoint, progress: bool = False
     return res
 
 
-def measure_exact(cfg: SweepConfig, size_index: int) -> dict:
-    """The exact Bayes model's measurements at one training-set size (model "bayes")."""
+def measure_exact(cfg: SweepConfig, size_index: int, seed: int | None = None) -> dict:
+    """The exact Bayes model's measurements at one training-set size (model "bayes"), on
+    the corrupted starts of `seed`'s points (default: the first of `cfg.seeds`)."""
     from uddm.data import build_dataset
     from uddm.diffusion import make_schedule
     from uddm.references import ExactModel
     t0, c0 = time.perf_counter(), time.process_time()
-    p = exact_point(cfg, size_index)
+    p = exact_point(cfg, size_index, seed)
     ds = build_dataset(cfg.data_spec(p))
     if ds.source is None:
         raise ValueError("the exact model exists only for the Markov corpus")

@@ -100,10 +100,13 @@ def point_unit(cfg: SweepConfig, p: Point, cache=DEFAULT_CACHE, progress: bool =
                        label=f"{p.model} n={n} seed {p.seed}")
 
 
-def exact_unit(cfg: SweepConfig, size_index: int) -> engine.Unit:
-    """The exact model at one size as a `memkit.sweep.Unit` (keyed by `exact_key`)."""
-    return engine.Unit(exact_key(cfg, size_index), measure_exact, (cfg, size_index),
-                       label=f"{EXACT} n={cfg.sizes[size_index]}")
+def exact_unit(cfg: SweepConfig, size_index: int, seed: int | None = None) -> engine.Unit:
+    """The exact model at one size as a `memkit.sweep.Unit` (keyed by `exact_key`),
+    measured on the corrupted starts of `seed` (default: the first of `cfg.seeds`)."""
+    p = exact_point(cfg, size_index, seed)
+    return engine.Unit(exact_key(cfg, size_index, seed), measure_exact, (cfg, size_index, p.seed),
+                       label=f"{EXACT} n={cfg.sizes[size_index]}"
+                             + ("" if len(cfg.seeds) == 1 else f" seed {p.seed}"))
 
 
 def _has_exact(cfg: SweepConfig) -> bool:
@@ -112,19 +115,26 @@ def _has_exact(cfg: SweepConfig) -> bool:
 
 def run_units(cfg: SweepConfig, cache=DEFAULT_CACHE, *, exact: bool = False, shard=None,
               workers: int = 1, progress: bool = True, callback: Callable | None = None,
-              timeout: float | None = None) -> engine.SweepRun:
+              timeout: float | None = None, size_indices=None) -> engine.SweepRun:
     """Every point of the sweep (and, with `exact`, the exact model at every size of a
     Markov sweep) through `memkit.sweep.run`: read from the cache, or trained and measured
     once by whichever process claims it; `shard` = (i, n) does one shard of a job array,
     `workers` = k runs k single-threaded processes. `callback(point, result)` is called
-    for each result as it becomes available. Returns the `memkit.sweep.SweepRun` (results:
-    the points in order, then the exact model's sizes)."""
+    for each result as it becomes available. `size_indices`: only the points (and exact
+    sizes) at these positions of `cfg.sizes` (default: all). Returns the
+    `memkit.sweep.SweepRun` (results: the points in order, then the exact model's sizes)."""
     cfg.validate()
-    pts = cfg.points()
+    sizes = range(len(cfg.sizes)) if size_indices is None else sorted(set(size_indices))
+    for j in sizes:
+        if not 0 <= j < len(cfg.sizes):
+            raise ValueError(f"size index {j} is outside 0..{len(cfg.sizes) - 1} "
+                             f"(preset {cfg.name} has {len(cfg.sizes)} sizes)")
+    pts = [p for p in cfg.points() if p.size_index in sizes]
     units = [point_unit(cfg, p, cache, progress and workers == 1) for p in pts]
     if exact and _has_exact(cfg):
-        pts = pts + [exact_point(cfg, j) for j in range(len(cfg.sizes))]
-        units += [exact_unit(cfg, j) for j in range(len(cfg.sizes))]
+        # one exact measurement per seed: each seed's points are paired with it
+        pts = pts + [exact_point(cfg, j, s) for j in sizes for s in cfg.seeds]
+        units += [exact_unit(cfg, j, s) for j in sizes for s in cfg.seeds]
     return engine.run(units, _measures(cache), shard=shard, workers=workers, progress=progress,
                       desc=f"uddm sweep {cfg.name}", unit_name="model", timeout=timeout,
                       on_result=None if callback is None else lambda i, r, src: callback(pts[i], r))
@@ -142,7 +152,7 @@ def run_exact(cfg: SweepConfig, cache=DEFAULT_CACHE, progress: bool = True) -> l
     """The exact model at every size of a Markov sweep (cached); [] on text or if cfg.exact is off."""
     if not _has_exact(cfg):
         return []
-    units = [exact_unit(cfg, j) for j in range(len(cfg.sizes))]
+    units = [exact_unit(cfg, j, s) for j in range(len(cfg.sizes)) for s in cfg.seeds]
     return engine.run(units, _measures(cache), progress=progress, desc=f"uddm exact model {cfg.name}",
                       unit_name="size").results
 
