@@ -61,6 +61,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     fused_adam: bool = False            # AdamW's fused kernel (CPU and CUDA): faster, same maths
     compile: bool = False               # torch.compile the step's loss and backward: faster, same maths to round-off
+                                        # (bit-reproducible for a seed on one thread only, as sweep units run)
     ema: float = 0.999
     seed: int = 0
     eval_every: int = 0                 # 0: only at the end
