@@ -24,7 +24,7 @@ import click
 
 from memkit import figures as mfig
 from memkit.cli import sweep_options
-from memkit.figures import use_agg
+from memkit.figures import legend_outside, use_agg
 from uddm.sweep import describe, get_preset, run_units
 from uddm.sweep.limit import LIMIT_PRESET, LIMIT_TIMES, MEMORISE, limit_check
 from uddm.sweep.options import cache_option
@@ -110,12 +110,7 @@ def make(cfg, results):
     for a in axes:
         a.set_xlabel("model")
         a.set_xlim(-0.5, len(models) - 0.5)
-    seen = {}                               # one legend for the three panels, right of them
-    for a in axes:
-        for hh, ll in zip(*a.get_legend_handles_labels()):
-            seen.setdefault(ll, hh)
-    fig.legend(list(seen.values()), list(seen), loc="center left", bbox_to_anchor=(1.0, 0.5),
-               fontsize=8, frameon=False)
+    legend_outside(fig, axes)              # one legend for the three panels, right of them
     fig.suptitle(f"Trained to the limit? {cfg.name} preset: {'all targets met' if check['met'] else 'targets missed'}")
     mfig.caption(fig, describe(cfg, results),
                  f"{cfg.n_refs} training / {cfg.n_refs} test references per point and seed; "

@@ -58,16 +58,16 @@ def size_colours(n: int):
 
 
 def legend_outside(fig, ax, **kw):
-    """One legend for the figure, right of the axes grid (never on the data); labels once."""
-    handles, labels = ax.get_legend_handles_labels()
-    seen, h2, l2 = set(), [], []
-    for h, l in zip(handles, labels):
-        if l not in seen:
-            seen.add(l)
-            h2.append(h)
-            l2.append(l)
-    return fig.legend(h2, l2, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-                      frameon=False, **kw)
+    """One legend for the figure, right of the axes grid (never on the data); labels once.
+
+    `ax`: one axes, or several whose entries are gathered in order."""
+    axes = [ax] if hasattr(ax, "get_legend_handles_labels") else list(ax)
+    seen: dict = {}
+    for a in axes:
+        for h, l in zip(*a.get_legend_handles_labels()):
+            seen.setdefault(l, h)
+    return fig.legend(list(seen.values()), list(seen), loc="center left",
+                      bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False, **kw)
 
 
 def caption(fig, text: str, extra: str = "") -> None:

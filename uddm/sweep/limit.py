@@ -56,7 +56,7 @@ def _largest(rows: list[dict], exact: dict, tol: float) -> dict:
                                for k, e in sorted(exact.items())]},
            "models": {}}
     out["exact"]["A_over_seeds"] = _over_seeds([e["A"] for e in out["exact"]["seeds"]])
-    for model in sorted({r["model"] for r in rows}, key=[r["model"] for r in rows].index):
+    for model in dict.fromkeys(r["model"] for r in rows):
         seeds = []
         for r in (r for r in rows if r["model"] == model):
             if r["seed"] not in exact:
@@ -86,7 +86,7 @@ def _largest(rows: list[dict], exact: dict, tol: float) -> dict:
 
 def _smallest(rows: list[dict]) -> dict:
     out = {"n_train": rows[0]["n_train"], "models": {}}
-    for model in sorted({r["model"] for r in rows}, key=[r["model"] for r in rows].index):
+    for model in dict.fromkeys(r["model"] for r in rows):
         seeds = []
         for r in (r for r in rows if r["model"] == model):
             tr, te = r["recovery"]["0.1"]["train"][0], r["recovery"]["0.1"]["test"][0]
