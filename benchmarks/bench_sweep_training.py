@@ -3,9 +3,10 @@
     python benchmarks/bench_sweep_training.py [--quick] [--models 2] [--steps 4000]
 
 A sweep trains many small models that differ only in their training set (and seed). For
-each CPU configuration (cpu-xxs, cpu-xs) this trains the same `--models` models (sizes
-128, 512, 2048, 8192 of the Markov source, equal steps, equal sequences seen) with the
-real `uddm.train.train`, four ways, on all of the machine's cores:
+each CPU configuration (cpu-xxs, cpu-xs) this trains the same `--models` models (training
+sets spread over the `cpu` sweep's sizes, smallest and largest first: 8 and 19744 sequences
+of the Markov source for 2 models; equal steps, equal sequences seen) with the real
+`uddm.train.train`, seven ways, on all of the machine's cores:
 
   baseline    one model at a time in one process, torch using every core (what
               `uddm sweep run` did before the sweep engine);
@@ -13,11 +14,13 @@ real `uddm.train.train`, four ways, on all of the machine's cores:
               (`uddm sweep run --workers N`);
   workers+B4  the same with a 4x larger batch and 4x fewer steps (equal sequences seen;
               the learning rate is the caller's choice and does not change the time);
+  workers+B4+flush  and subnormal floats flushed to zero (`TrainConfig.flush_denormal`);
   workers+B4+compile  the same with the loss and backward compiled by torch.compile
               (`TrainConfig.compile`): first from an empty inductor cache (every worker's
               compilation inside the timed wall time: the first units of a sweep), then
               again with the cache that run filled (what every later unit of a sweep of
-              same-shaped models pays: loading the compiled kernels, seconds).
+              same-shaped models pays: loading the compiled kernels, seconds), and that
+              with subnormals flushed (what the `cpu-limit` preset runs).
 
 Prints seconds and the speed-up over the baseline (the issue's targets: >= 4x at cpu-xxs,
 >= 2x at cpu-xs). The default budget, 4000 steps at batch 32 (128000 sequences seen per
@@ -35,7 +38,15 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-SIZES = (128, 512, 2048, 8192)
+
+
+def sweep_sizes(k: int) -> list[int]:
+    """k training-set sizes of the `cpu` sweep: its two ends first, then evenly between."""
+    from uddm.sweep.config import get_preset
+    grid = list(get_preset("cpu").sizes)
+    order = [0, len(grid) - 1] + [round(i * (len(grid) - 1) / 3) for i in (1, 2)]
+    order += [i for i in range(len(grid)) if i not in order]
+    return [grid[order[i % len(order)]] for i in range(k)]
 
 
 def _single_thread():
@@ -46,12 +57,12 @@ def _single_thread():
 
 def _train_one(args):
     """Train one sweep-like model; return (seconds, final validation NELBO)."""
-    model, n_train, seed, steps, batch, compiled = args
+    model, n_train, seed, steps, batch, compiled, flush = args
     from uddm.data import DataSpec
     from uddm.train import TrainConfig, train
     cfg = TrainConfig(model=model, steps=steps, batch_size=batch, lr=3e-3, warmup=min(50, steps),
                       ema=0.99, dropout=0.0, seed=seed, eval_batches=1, progress=False,
-                      compile=compiled)
+                      compile=compiled, flush_denormal=flush)
     spec = DataSpec(corpus="markov", length=32, n_train=n_train, n_test=256, markov_pool=20000)
     t = time.perf_counter()
     res = train(cfg, spec)
@@ -99,20 +110,25 @@ def main(argv=None):
           f"baseline {steps} steps at batch 32 ({steps * 32} sequences seen per model)")
     rows = []
     for model in a.configs.split(","):
-        sizes = [SIZES[i % len(SIZES)] for i in range(a.models)]
-        base_jobs = [(model, n, i, steps, 32, False) for i, n in enumerate(sizes)]
-        big_jobs = [(model, n, i, steps // 4, 128, False) for i, n in enumerate(sizes)]
-        comp_jobs = [(model, n, i, steps // 4, 128, True) for i, n in enumerate(sizes)]
+        sizes = sweep_sizes(a.models)
+
+        def jobs(steps_, batch, compiled=False, flush=False):
+            return [(model, n, i, steps_, batch, compiled, flush) for i, n in enumerate(sizes)]
         torch.set_num_threads(cores)
-        t_base = run_set(base_jobs, 0)
-        t_work = run_set(base_jobs, cores)
-        t_big = run_set(big_jobs, cores)
+        t_base = run_set(jobs(steps, 32), 0)
+        t_work = run_set(jobs(steps, 32), cores)
+        t_big = run_set(jobs(steps // 4, 128), cores)
+        t_flush = run_set(jobs(steps // 4, 128, flush=True), cores)
         with tempfile.TemporaryDirectory(prefix="bench-inductor-") as empty:
-            t_comp = run_set(comp_jobs, cores, inductor_cache=empty)
-            t_warm = run_set(comp_jobs, cores, inductor_cache=empty)     # the same cache, filled
+            t_comp = run_set(jobs(steps // 4, 128, True), cores, inductor_cache=empty)
+            t_warm = run_set(jobs(steps // 4, 128, True), cores, inductor_cache=empty)  # filled
+            t_wflush = run_set(jobs(steps // 4, 128, True, True), cores, inductor_cache=empty)
+        print(f"{model}: training sets of {sizes} sequences")
         for name, t in (("baseline", t_base), ("workers", t_work), ("workers+B4", t_big),
+                        ("workers+B4+flush", t_flush),
                         ("workers+B4+compile, cold cache", t_comp),
-                        ("workers+B4+compile, warm cache", t_warm)):
+                        ("workers+B4+compile, warm cache", t_warm),
+                        ("workers+B4+compile+flush, warm cache", t_wflush)):
             rows.append((model, name, t, t_base / t))
     print(f"\n| model | way | seconds | speed-up over baseline |\n|---|---|---|---|")
     for model, name, t, r in rows:

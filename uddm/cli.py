@@ -93,6 +93,8 @@ def configs(vocab_size):
 @click.option("--grad-clip", type=float, default=1.0, show_default=True)
 @click.option("--compile", "compile_", is_flag=True,
               help="torch.compile the loss and backward (about 30 s once per shape; faster steps).")
+@click.option("--flush-denormal", is_flag=True,
+              help="CPU: flush subnormal floats to zero while training (faster when activations underflow).")
 @click.option("--ema", type=float, default=0.999, show_default=True, help="EMA decay.")
 @click.option("--dropout", type=float, default=None, help="Override the model's dropout.")
 @click.option("--schedule", type=click.Choice(["loglinear", "cosine"]), default="loglinear",
@@ -112,7 +114,7 @@ def configs(vocab_size):
               help="Neither bar nor status lines: only the final line (and errors).")
 @one_line_errors
 def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_test, split_seed,
-          loss, steps, batch_size, lr, warmup, lr_decay, grad_clip, compile_, ema, dropout,
+          loss, steps, batch_size, lr, warmup, lr_decay, grad_clip, compile_, flush_denormal, ema, dropout,
           schedule, curriculum_steps, eval_every, ckpt_every, seed, device, out, resume, no_progress,
           quiet):
     """Train a model; the checkpoint holds config, tokenizer, data identity and RNG state.
@@ -144,7 +146,8 @@ def train(model, corpus, tokenizer, split_mode, length, n_train, fraction, n_tes
     else:
         cfg = TrainConfig(model=model, length=None, dropout=dropout, loss=loss,
                           schedule=schedule, steps=steps, batch_size=batch_size, lr=lr,
-                          warmup=warmup, lr_decay=lr_decay, grad_clip=grad_clip, compile=compile_, ema=ema,
+                          warmup=warmup, lr_decay=lr_decay, grad_clip=grad_clip, compile=compile_,
+                          flush_denormal=flush_denormal, ema=ema,
                           seed=seed,
                           eval_every=eval_every, ckpt_every=ckpt_every,
                           curriculum_steps=curriculum_steps, device=device,

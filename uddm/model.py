@@ -118,6 +118,34 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return torch.addcmul(shift, x, 1 + scale)
 
 
+_GELU_C = 2.0 * math.sqrt(2.0 / math.pi)      # 2 sqrt(2/pi)
+_GELU_K = _GELU_C * 0.044715
+
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    """DUO's MLP activation, the tanh approximation of GELU, written as a sigmoid:
+
+        0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))
+
+    (0.5 (1 + tanh y) = sigmoid(2 y)). The same function as
+    `F.gelu(x, approximate="tanh")` to float32 round-off, and no cancellation at
+    large negative x. It is what a compiled step traces: torch's tanh-GELU CPU kernel,
+    and inductor's code for it, slow down 4-5x when |x| reaches ~20 (pre-activations
+    of trained models do), the sigmoid does not (benchmarks/README.md).
+    """
+    return x * torch.sigmoid(x * (_GELU_C + _GELU_K * x * x))
+
+
+class GELUTanh(nn.Module):
+    """`nn.GELU(approximate="tanh")` (no parameters, so DUO's parameter names hold):
+    torch's own kernel when run eagerly, `gelu_tanh` inside torch.compile."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling():
+            return gelu_tanh(x)
+        return F.gelu(x, approximate="tanh")
+
+
 class Rotary(nn.Module):
     """Rotary position tables (base 10000, rotate-half layout), cached per length."""
 
@@ -217,7 +245,7 @@ class DDiTBlock(nn.Module):
         self.dropout1 = nn.Dropout(dropout)
         self.norm2 = LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim, bias=True),
-                                 nn.GELU(approximate="tanh"),
+                                 GELUTanh(),
                                  nn.Linear(mlp_ratio * dim, dim, bias=True))
         self.dropout2 = nn.Dropout(dropout)
         self.adaLN_modulation = nn.Linear(cond_dim, 6 * dim, bias=True)

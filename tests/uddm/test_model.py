@@ -186,3 +186,27 @@ def test_attention_is_softmax_attention_on_strided_inputs():
     o64, g64 = run(exact, torch.float64)
     assert torch.allclose(o32, o64, rtol=1e-5, atol=1e-5 * o64.abs().max().item())
     assert torch.allclose(g32, g64, rtol=1e-5, atol=1e-5 * g64.abs().max().item())
+
+
+def test_gelu_tanh_is_torchs_tanh_gelu_to_round_off_at_every_scale():
+    """The sigmoid form (what compiled steps run) against the float64 tanh formula.
+
+    Tolerance: a handful of float32 operations, each within half an ulp (6e-8 relative),
+    on values up to |x| = 60: 1e-6 (|x| + 1) in value, 1e-5 (x^2 + 1) in the derivative
+    (3 x^2 enters it). Torch's own float32 kernel is held to the same bound, and the
+    module runs torch's kernel, bit for bit, outside torch.compile.
+    """
+    from uddm.model import GELUTanh, gelu_tanh
+    x64 = torch.cat([torch.linspace(-60, 60, 4001, dtype=torch.float64),
+                     torch.randn(4000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))])
+    ref = F.gelu(x64, approximate="tanh")
+    x64r = x64.clone().requires_grad_()
+    F.gelu(x64r, approximate="tanh").sum().backward()
+    x = x64.float().requires_grad_()
+    out = gelu_tanh(x)
+    out.sum().backward()
+    bound = 1e-6 * (x64.abs() + 1)
+    assert ((out.double() - ref).abs() <= bound).all()
+    assert ((F.gelu(x.detach(), approximate="tanh").double() - ref).abs() <= bound).all()
+    assert ((x.grad.double() - x64r.grad).abs() <= 1e-5 * (x64 ** 2 + 1)).all()
+    assert torch.equal(GELUTanh()(x.detach()), F.gelu(x.detach(), approximate="tanh"))
