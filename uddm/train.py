@@ -63,7 +63,8 @@ class TrainConfig:
     compile: bool = False               # torch.compile the step's loss and backward: faster, same maths to round-off
                                         # (bit-reproducible for a seed on one thread only, as sweep units run)
     flush_denormal: bool = False        # CPU: subnormal floats (< 1.2e-38) read and written as 0 during training
-                                        # (x86 FTZ/DAZ): 1.3x faster steps where activations underflow, same maths
+                                        # (x86 FTZ/DAZ, the training thread's): faster steps where activations
+                                        # underflow (fully on one thread, as sweep units run), same maths
     ema: float = 0.999
     seed: int = 0
     eval_every: int = 0                 # 0: only at the end
@@ -239,7 +240,9 @@ def _flush_denormals(enabled: bool):
     the FTZ/DAZ bits). Generalising models drive some activations and gradients below
     float32's smallest normal number (exp of large negative logits), where x86 arithmetic
     takes a slow microcode path; flushing them moves each value by < 1.2e-38. torch
-    cannot report the previous mode; it is restored to torch's default (off)."""
+    cannot report the previous mode; it is restored to torch's default (off). The mode
+    is a per-thread CPU register: torch's intra-op worker threads keep theirs, so it
+    takes full effect on one thread (every sweep unit) and partly on several."""
     if not enabled:
         yield
         return

@@ -22,8 +22,8 @@ by the paper's evaluation procedure. On the Markov corpus the exact Bayes model
 
 Presets (`PRESETS`): `quick` (the tests; a few minutes on 2 cores), `cpu` (the default
 figures; see docs/results-uddm.md for the measured time), `cpu-limit` (its successor:
-three seeds, 10x the training, cosine decay, compiled steps), `paper` (tiny/small/medium
-on a GPU). Every name is importable from `uddm.sweep` itself.
+three seeds, 10x the training, cosine decay, compiled steps),
+`paper` (tiny/small/medium on a GPU). Every name is importable from `uddm.sweep` itself.
 """
 from uddm.references import BigramDenoiser, reference_denoiser
 from uddm.sweep.config import (DEFAULT_CACHE, DEFAULT_PRESET, EXACT, MEASURE_VERSION, PRESETS,
