@@ -93,7 +93,7 @@ def configs(vocab_size):
 @click.option("--grad-clip", type=float, default=1.0, show_default=True)
 @click.option("--compile", "compile_", is_flag=True,
               help="torch.compile the loss and backward (about 30 s once per shape; faster steps).")
-@click.option("--flush-denormal", is_flag=True,
+@click.option("--flush-denormal", is_flag=True, default=False,
               help="CPU: flush subnormal floats to zero while training (faster when activations underflow).")
 @click.option("--ema", type=float, default=0.999, show_default=True, help="EMA decay.")
 @click.option("--dropout", type=float, default=None, help="Override the model's dropout.")
