@@ -238,8 +238,9 @@ class _DeferredSigint:
 def _flush_denormals(enabled: bool):
     """Inside: this thread's CPU flushes subnormal floats to zero (`torch.set_flush_denormal`,
     the FTZ/DAZ bits). Generalising models drive some activations and gradients below
-    float32's smallest normal number (exp of large negative logits), where x86 arithmetic
-    takes a slow microcode path; flushing them moves each value by < 1.2e-38. torch
+    float32's smallest normal number (which ones was not traced; exponentials of logits
+    the model rules out are the likely source), where x86 arithmetic takes a slow
+    microcode path; flushing them moves each value by < 1.2e-38. torch
     cannot report the previous mode; it is restored to torch's default (off). The mode
     is a per-thread CPU register: torch's intra-op worker threads keep theirs, so it
     takes full effect on one thread (every sweep unit) and partly on several."""
