@@ -20,7 +20,7 @@ of the Markov source for 2 models; equal steps, equal sequences seen) with the r
               compilation inside the timed wall time: the first units of a sweep), then
               again with the cache that run filled (what every later unit of a sweep of
               same-shaped models pays: loading the compiled kernels, seconds), and that
-              with subnormals flushed (what the `cpu-limit` preset runs).
+              with subnormals flushed.
 
 Prints seconds and the speed-up over the baseline (the issue's targets: >= 4x at cpu-xxs,
 >= 2x at cpu-xs). The default budget, 4000 steps at batch 32 (128000 sequences seen per
@@ -37,7 +37,6 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-
 
 
 def sweep_sizes(k: int) -> list[int]:
