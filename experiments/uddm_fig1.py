@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from memkit.figures import use_agg
-from uddm.sweep import (EXACT, aggregate, caption, failed_note, figure_command,
+from uddm.sweep import (EXACT, aggregate, caption, error_note, failed_note, figure_command,
                         legend_outside, model_results, size_colours)
 
 
@@ -90,9 +90,12 @@ def main(cfg, results):
     t_s = "t" if cfg.exp1_t_start is None else f"{cfg.exp1_t_start:g}"
     fig.suptitle(f"Experiment 1: greedy dynamics (model start time {t_s})")
     note = failed_note(results)
+    errs = error_note(results)
+    if errs == error_note([]):          # one seed per point
+        errs = "error bars: SEM over references (one seed per point pooled)"
     caption(fig, cfg, results, f"{cfg.n_refs} training / {cfg.n_refs} test references per point "
-            f"(more trials for tiny sets); error bars: SEM over references (one seed per point "
-            f"pooled); corruption levels t = {list(cfg.exp1_levels)}" + (f"; {note}" if note else ""))
+            f"(more trials for tiny sets); {errs}; "
+            f"corruption levels t = {list(cfg.exp1_levels)}" + (f"; {note}" if note else ""))
     fig.tight_layout()
     return fig, data
 

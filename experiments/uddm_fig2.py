@@ -5,7 +5,8 @@ References are corrupted at diffusion time t (eq. 1) and the ancestral reverse p
 starts at the same t on the global time grid (the paper's procedure, with DUO's
 ancestral noise removal). The recovery rate (eq. 12) of training references (solid) and
 unseen test references (dashed) at each t (colour) is plotted against the number of
-training sequences, one panel per model size, error bars = SEM over references. Black
+training sequences, one panel per model size, error bars = SEM over references (with
+several seeds: over the seeds' means, each seed a dot). Black
 dash-dot: the exact Bayes model of the source run through the same code on the same
 test starts (the curve a perfect generaliser draws); dotted: the per-token Bayes-MAP of
 those starts (a reference, not a bound). Expected (paper): training recovery falls, test
@@ -17,8 +18,8 @@ recovery rises, they converge; the larger model reaches the transition later.
 from __future__ import annotations
 
 from memkit.figures import use_agg
-from uddm.sweep import (EXACT, aggregate, caption, failed_note, figure_command,
-                        legend_outside, model_results)
+from uddm.sweep import (EXACT, aggregate, caption, error_note, failed_note, figure_command,
+                        legend_outside, model_results, seed_dots)
 
 
 @figure_command("uddm_fig2", __doc__)
@@ -41,10 +42,13 @@ def main(cfg, results):
                         capsize=2, label=f"t = {t:g}")
             ax.errorbar(te["n"], te["mean"], te["sem"], color=c, ls="--", marker="s", ms=4,
                         capsize=2, mfc="none")
+            seed_dots(ax, tr["n"], tr["per_seed"], color=c)
+            seed_dots(ax, te["n"], te["per_seed"], color=c)
             ax.plot(bm["n"], bm["mean"], color=c, ls=":", lw=1)
             cur[str(t)] = {"n_train": tr["n"], "train": tr["mean"], "train_sem": tr["sem"],
                            "test": te["mean"], "test_sem": te["sem"], "bayes_map": bm["mean"],
-                           "bayes_map_sem": bm["sem"]}
+                           "bayes_map_sem": bm["sem"], "seeds": tr["seeds"],
+                           "train_per_seed": tr["per_seed"], "test_per_seed": te["per_seed"]}
             if exact:
                 ex = aggregate(exact, lambda r: r["exp2"]["test"]["recovery"], j)[EXACT]
                 ax.plot(ex["n"], ex["mean"], color=c, ls="-.", lw=2.2, alpha=0.55)
@@ -62,7 +66,7 @@ def main(cfg, results):
     fig.suptitle("Experiment 2: stochastic retrieval against training-set size")
     note = failed_note(results)
     caption(fig, cfg, results, f"{cfg.n_refs} training / {cfg.n_refs} test references per point; "
-            f"error bars: SEM over references; ancestral reverse process from t"
+            f"{error_note(results)}; ancestral reverse process from t"
             + (f"; {note}" if note else ""))
     fig.tight_layout()
     return fig, data

@@ -15,28 +15,19 @@ entropy, unrecovered ones mostly do not. Histograms per regime: uddm_entropy_his
 """
 from __future__ import annotations
 
-import numpy as np
-
 from memkit.figures import use_agg
-from memkit.measures import mean_sem
-from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
-                        model_results)
+from uddm.sweep import (EXACT, by_size, caption, error_note, failed_note, figure_command,
+                        legend_outside, model_results, seed_dots)
 
 T_FIG = 0.25
 
 
 def per_sequence(rs, split, outcome, j):
-    """{n_train: (mean, sem, sequences)}: per-reference means pooled over seeds, then averaged."""
-    acc = {}
-    for r in rs:
-        v = r["exp2"][split]["entropy"]["per_sequence"][j][outcome]
-        acc.setdefault(r["point"]["n_train"], []).extend(x for x in v if x is not None)
-    out = {}
-    for n, v in sorted(acc.items()):
-        if v:
-            a = np.asarray(v)
-            out[n] = (*mean_sem(a), int(a.size))
-    return out
+    """{n_train: (mean, sem, sequences, per-seed means)}: per-reference means, reduced over
+    references and seeds (`uddm.sweep.by_size`)."""
+    red = by_size(rs, lambda r: r["exp2"][split]["entropy"]["per_sequence"][j][outcome])
+    return {n: (d["mean"], d["sem"], d["count"], d["per_seed"]) for n, d in red.items()
+            if d["count"]}
 
 
 @figure_command("uddm_fig3", __doc__)
@@ -67,9 +58,11 @@ def main(cfg, results):
                                 ls=ls, lw=lw, alpha=1.0 if who == m else 0.6,
                                 marker="o" if outcome == "recovered" else "x", ms=4, capsize=2,
                                 label=label)
+                    seed_dots(ax, ns, [p[n][3] for n in ns], color=colour)
                     cur[f"{'exact_' if who != m else ''}{split}_{outcome}"] = {
                         "n_train": ns, "mean": [p[n][0] for n in ns], "sem": [p[n][1] for n in ns],
-                        "sequences": [p[n][2] for n in ns]}
+                        "sequences": [p[n][2] for n in ns],
+                        "per_seed": [p[n][3] for n in ns]}
         ax.set_xscale("log")
         ax.set_xlabel("training sequences")
         ax.set_title(f"{m}, retrieval from t = {times[j]:g}")
@@ -79,7 +72,7 @@ def main(cfg, results):
     fig.suptitle("Token conditional entropy of recovered and unrecovered corrupted positions")
     note = failed_note(results)
     caption(fig, cfg, results, "Experiment 2 (ancestral retrieval); eq. 13 of x_theta at t0 on the "
-            "final tokens; mean per sequence, then over sequences; error bars: SEM over sequences"
+            "final tokens; mean per sequence, then over sequences; " + error_note(results, "sequences")
             + (f"; {note}" if note else ""))
     fig.tight_layout()
     return fig, data

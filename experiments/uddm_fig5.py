@@ -24,16 +24,14 @@ import numpy as np
 
 from memkit.figures import use_agg
 from memkit.measures import mean_sem
-from uddm.sweep import (EXACT, caption, failed_note, figure_command, legend_outside,
-                        model_results)
+from uddm.sweep import (EXACT, by_size, caption, error_note, failed_note, figure_command,
+                        legend_outside, model_results, seed_dots)
 
 
 def _pooled(rs, get):
-    """{n_train: (mean, sem)} of the per-sequence values get(r), seeds pooled."""
-    acc = {}
-    for r in rs:
-        acc.setdefault(r["point"]["n_train"], []).extend(get(r))
-    return {n: mean_sem(v) for n, v in sorted(acc.items())}
+    """{n_train: (mean, sem, per-seed means)} of the per-sequence values get(r), reduced over
+    sequences and seeds (`uddm.sweep.by_size`)."""
+    return {n: (d["mean"], d["sem"], d["per_seed"]) for n, d in by_size(rs, get).items()}
 
 
 def per_token(rs, key):
@@ -57,8 +55,13 @@ def main(cfg, results):
                     marker="o", ms=4, capsize=2, label=f"{name} training")
         a1.errorbar(ns, [ge[n][0] for n in ns], [ge[n][1] for n in ns], color=c, ls="--",
                     marker="s", ms=4, capsize=2, mfc="none", label=f"{name} generated")
+        seed_dots(a1, ns, [tr[n][2] for n in ns], color=c)
+        seed_dots(a1, ns, [ge[n][2] for n in ns], color=c)
         gap = [ge[n][0] - tr[n][0] for n in ns]
-        gap_se = [math.hypot(ge[n][1], tr[n][1]) for n in ns]
+        # one seed: the two SEMs over sequences combined; several: the SEM over seeds of
+        # each seed's gap (the two means of a seed come from the same model)
+        gap_se = [math.hypot(ge[n][1], tr[n][1]) if len(tr[n][2]) < 2 or len(tr[n][2]) != len(ge[n][2])
+                  else mean_sem(np.subtract(ge[n][2], tr[n][2]))[1] for n in ns]
         a2.errorbar(ns, gap, gap_se, color=c, marker="o", ms=4, capsize=2, label=name)
         val = _pooled(rs, lambda r: [r["val_nelbo"]])
         a3.plot(list(val), [v[0] for v in val.values()], color=c, marker="o", ms=4, label=name)
@@ -91,7 +94,7 @@ def main(cfg, results):
     fig.suptitle("Conditional entropy of training and generated sequences against training-set size")
     note = failed_note(results)
     caption(fig, cfg, results, f"{cfg.n_refs} training references and {cfg.n_generated} generated "
-            f"sequences per point; error bars: SEM over sequences" + (f"; {note}" if note else ""))
+            f"sequences per point; {error_note(results, 'sequences')}" + (f"; {note}" if note else ""))
     fig.tight_layout()
     return fig, data
 

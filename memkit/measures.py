@@ -167,6 +167,32 @@ def mean_sem(values, axis=None, skipna: bool = False):
     return m, s
 
 
+def seed_mean_sem(per_seed) -> dict:
+    """Mean and error bar of a quantity measured on several references in each of several
+    seeds (independently trained models), the error bar including the spread over seeds.
+
+    per_seed : sequence of 1-D array-likes, one per seed, of per-reference values (a seed
+        with no values is dropped).
+    Returns {"mean", "sem", "sem_refs", "seeds", "per_seed", "count"}: with two or more seeds,
+    `mean` is the mean of the seeds' means and `sem` their SEM over seeds (it holds the
+    seeds' training spread and each seed's reference sampling error); with one seed, the
+    mean and SEM over its references. `sem_refs` is always the SEM of all references
+    pooled (the reference sampling error alone, as if the seeds were one model);
+    `per_seed` the seeds' means (for plotting each seed); `seeds` how many there were;
+    `count` the number of values. NaN mean and 0 SEM when no seed has a value.
+    """
+    arrays = [np.asarray(v, dtype=np.float64).ravel() for v in per_seed]
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
+        return {"mean": float("nan"), "sem": 0.0, "sem_refs": 0.0, "seeds": 0, "per_seed": [],
+                "count": 0}
+    m_pool, s_pool = mean_sem(np.concatenate(arrays))
+    means = [float(a.mean()) for a in arrays]
+    m, s = mean_sem(means) if len(arrays) > 1 else (m_pool, s_pool)
+    return {"mean": m, "sem": s, "sem_refs": s_pool, "seeds": len(arrays), "per_seed": means,
+            "count": int(sum(a.size for a in arrays))}
+
+
 def basin_radius(fractions, mean_overlap, threshold: float = 0.95) -> float:
     """Basin radius: the largest f on the grid with mean overlap >= `threshold` at every
     grid point up to f.

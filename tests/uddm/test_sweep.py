@@ -365,3 +365,30 @@ def test_a_figure_script_runs_as_shards_and_workers(tmp_path, monkeypatch):
         assert data["preset"] == "tiny" and data["sweep"] == TINY.to_dict()
     finally:
         torch.set_num_threads(threads)
+
+
+def test_figures_with_several_seeds_average_the_seeds_and_draw_each(quick):
+    """A second seed made from the first with every test recovery raised by 0.1: Fig. 2's
+    curve is the mean of the two seeds' means (+0.05), its error bar their SEM over seeds
+    (0.05 exactly), each seed is kept, and every reduction's caption says so."""
+    import copy
+    cfg = quick["cfg"]
+    twin = copy.deepcopy(quick["results"])
+    for r in twin:
+        r["point"]["seed"] = 1
+        rec = r["exp2"]["test"]["recovery"]
+        rec["per_ref"] = [[None if x is None else x + 0.1 for x in lv] for lv in rec["per_ref"]]
+    both = quick["results"] + twin + quick["exact"]
+    fig, data = _script("uddm_fig2").main.make(cfg, both)
+    one = aggregate(quick["results"], lambda r: r["exp2"]["test"]["recovery"], 1)
+    for m in cfg.models:
+        cur = data["curves"][m][str(cfg.exp2_times[1])]
+        assert cur["seeds"] == [2] * len(cfg.sizes)
+        for i, (a, b) in enumerate(cur["test_per_seed"]):
+            assert a == pytest.approx(one[m]["mean"][i], abs=1e-12)
+            assert b == pytest.approx(a + 0.1, abs=1e-12)
+            assert cur["test"][i] == pytest.approx(a + 0.05, abs=1e-12)
+            assert cur["test_sem"][i] == pytest.approx(0.05, abs=1e-12)
+    for name in ("uddm_fig1", "uddm_fig2", "uddm_fig3", "uddm_fig5"):
+        fig, _ = _script(name).main.make(cfg, both)
+        assert any("SEM over 2 seeds" in t.get_text() for t in fig.texts), name

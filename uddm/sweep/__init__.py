@@ -30,8 +30,9 @@ from uddm.sweep.config import (DEFAULT_CACHE, DEFAULT_PRESET, EXACT, MEASURE_VER
                                Point, SweepConfig, checkpoint_path, describe, exact_key,
                                exact_point, geometric_sizes, get_preset, measure_key,
                                measure_settings, model_key, sweep_data, sweep_train)
-from uddm.sweep.figures import (aggregate, caption, failed_note, failed_points, figure_command,
-                                legend_outside, model_results, pick_regimes, size_colours)
+from uddm.sweep.figures import (aggregate, by_size, caption, error_note, failed_note, failed_points,
+                                figure_command, legend_outside, model_results, pick_regimes,
+                                seed_dots, size_colours)
 from uddm.sweep.measure import ENTROPY_BINS, measure_exact, measure_model, measure_point
 from uddm.sweep.run import (compute_point, exact_unit, point_unit, run_exact, run_point,
                             run_sweep, run_units, sweep_status, train_point)
@@ -55,7 +56,8 @@ __all__ = ["model_results", "size_colours", "legend_outside", "failed_points", "
            "SweepConfig", "PRESETS", "get_preset", "Point", "DEFAULT_CACHE", "train_point",
            "measure_point", "measure_model", "run_point", "run_sweep", "run_exact", "sweep_status",
            "run_units", "point_unit", "exact_unit", "compute_point",
-           "BigramDenoiser", "reference_denoiser", "aggregate", "describe", "pick_regimes",
+           "BigramDenoiser", "reference_denoiser", "aggregate", "by_size", "seed_dots", "error_note",
+           "describe", "pick_regimes",
            "MEASURE_VERSION", "geometric_sizes", "figure_command", "caption", "checkpoint_path",
            "write_summary", "summary_rows", "probe_confusion", "results_markdown", "EXACT",
            # names that were importable before the split, now listed too

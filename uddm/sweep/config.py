@@ -321,16 +321,16 @@ PRESETS: dict[str, SweepConfig] = {
         n_refs=128, retrieval_steps=128, n_generated=128, generation_steps=128),
     # The successor of `cpu` that trains towards the limit (issue 11): three seeds, 10x
     # the sequences seen (10000 steps at batch 128 = 1.28M per model), the learning rate
-    # decayed to 0 along a cosine, the step compiled (torch.compile), 256 references.
-    # (TrainConfig.flush_denormal would speed its large-set units up, docs/results-uddm.md;
-    # it is not on here until figures/uddm_limit.* are made again with it.)
+    # decayed to 0 along a cosine, the step compiled (torch.compile), subnormal floats
+    # flushed to zero while training (TrainConfig.flush_denormal: the generalising
+    # units' slow path, docs/results-uddm.md), 256 references.
     # Projected at about 4.8 h on the 2-core machine (docs/results-uddm.md, "Towards the limit").
     "cpu-limit": SweepConfig(
         name="cpu-limit",
         data=sweep_data(),
         models=("cpu-xxs", "cpu-xs"), sizes=geometric_sizes(8, _MARKOV_ALL, 8), seeds=(0, 1, 2),
         train=replace(sweep_train(), steps=10000, batch_size=128, lr_decay="cosine",
-                      compile=True, ckpt_every=1000),
+                      compile=True, flush_denormal=True, ckpt_every=1000),
         n_refs=256, retrieval_steps=128, n_generated=128, generation_steps=128),
     # The paper's models on a GPU, on the paper's data: LM1B from a local copy saved with
     # `save_to_disk` (README, "Probe a published checkpoint"), bert-base-uncased (the

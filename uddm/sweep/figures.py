@@ -6,7 +6,8 @@ model at every size, model "bayes") computed once into the cache or read from it
 `describe` line as caption; the settings and computing times in every JSON; and
 `uddm_summary.json` (`write_summary`) next to every figure. `caption` puts the
 settings line under a figure. `aggregate`, `model_results`, `pick_regimes` and
-`failed_points` reduce the per-point results to what the figures draw.
+`failed_points` reduce the per-point results to what the figures draw (`by_size` for
+plain values); `seed_dots` and `error_note` show the seeds and say what the error bars are.
 """
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ import numpy as np
 from memkit import figures as _figures
 from memkit.cli import sweep_options
 from memkit.figures import legend_outside, size_colours
-from memkit.measures import mean_sem
+from memkit.measures import seed_mean_sem
 from uddm.sweep.config import EXACT, SweepConfig, describe, get_preset
 from uddm.sweep.options import cache_option, preset_option
 from uddm.sweep.run import run_units
 from uddm.sweep.summary import write_summary
 
-__all__ = ["figure_command", "caption", "aggregate", "model_results", "failed_points",
+__all__ = ["figure_command", "caption", "aggregate", "by_size", "seed_dots", "error_note",
+           "model_results",
+           "failed_points",
            "failed_note", "pick_regimes", "size_colours", "legend_outside"]
 
 
@@ -78,30 +81,69 @@ def caption(fig, cfg: SweepConfig, results: list[dict], extra: str = "") -> None
 
 # ---------------------------------------------------------------------------- reductions
 def aggregate(results: list[dict], path: Callable[[dict], list], level: int | None = None):
-    """Per (model, n_train): mean and SEM over references pooled across seeds.
+    """Per (model, n_train): mean and error bar over references and seeds.
 
-    `path(result)` returns a `_summary` dict ({"per_ref": [[...] per level]}); the mean
-    at `level` (or every level when None) pools the per-reference values of all seeds.
-    Returns {model: {"n": [...], "mean": [...], "sem": [...]}}, sizes ascending.
+    `path(result)` returns a `_summary` dict ({"per_ref": [[...] per level]}); at `level`
+    (or every level when None) the per-reference values of each seed are reduced by
+    `memkit.measures.seed_mean_sem`: with one seed per point, mean and SEM over its
+    references; with several, the mean of the seeds' means and their SEM over seeds.
+    Returns {model: {"n", "mean", "sem", "sem_refs", "seeds", "per_seed"}}, sizes
+    ascending, each a list over sizes (of lists over levels when `level` is None):
+    `sem_refs` the SEM of the references of all seeds pooled, `seeds` the number of
+    seeds, `per_seed` each seed's mean (in the order the results come).
     """
     groups: dict = {}
     for r in results:
         key = (r["point"]["model"], r["point"]["n_train"])
-        groups.setdefault(key, []).append(path(r)["per_ref"])
+        groups.setdefault(key, {}).setdefault(r["point"]["seed"], path(r)["per_ref"])
     out: dict = {}
-    for (m, n), lists in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    fields = ("mean", "sem", "sem_refs", "seeds", "per_seed")
+    for (m, n), by_seed in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        lists = list(by_seed.values())
         levels = range(len(lists[0])) if level is None else [level]
-        means, sems = [], []
-        for a in levels:
-            v = np.array([x for pr in lists for x in pr[a] if x is not None], dtype=float)
-            m_, s_ = mean_sem(v) if v.size else (float("nan"), 0.0)
-            means.append(m_)
-            sems.append(s_)
-        d = out.setdefault(m, {"n": [], "mean": [], "sem": []})
+        red = [seed_mean_sem([[x for x in pr[a] if x is not None] for pr in lists])
+               for a in levels]
+        d = out.setdefault(m, {"n": [], **{f: [] for f in fields}})
         d["n"].append(n)
-        d["mean"].append(means if level is None else means[0])
-        d["sem"].append(sems if level is None else sems[0])
+        for f in fields:
+            vals = [x[f] for x in red]
+            d[f].append(vals if level is None else vals[0])
     return out
+
+
+def by_size(results: list[dict], get: Callable[[dict], list]) -> dict:
+    """{n_train: `seed_mean_sem` of the values get(result) of each seed}, sizes ascending:
+    per-sequence values (or one value per result) reduced over references and seeds as
+    `aggregate` does, for the figures whose values are not `_summary` dicts."""
+    acc: dict = {}
+    for r in results:
+        seeds = acc.setdefault(r["point"]["n_train"], {})
+        seeds.setdefault(r["point"]["seed"], []).extend(x for x in get(r) if x is not None)
+    return {n: seed_mean_sem(list(v.values())) for n, v in sorted(acc.items())}
+
+
+def seed_dots(ax, x, per_seed, **kw) -> None:
+    """Each seed's mean as a small dot at `x` (one x per size; `per_seed` as `aggregate`
+    returns it), drawn only where a point has two or more seeds."""
+    xs = [xi for xi, v in zip(x, per_seed) if len(v) > 1 for _ in v]
+    ys = [y for v in per_seed if len(v) > 1 for y in v]
+    if xs:
+        ax.plot(xs, ys, ls="none", marker=".", ms=3, alpha=0.45, **kw)
+
+
+def error_note(results: list[dict], unit: str = "references") -> str:
+    """The caption's words for the error bars of `aggregate`: SEM over `unit` with one seed
+    per point, over the seeds' means (dots: each seed) with several."""
+    seeds = {}
+    for r in results:
+        p = r["point"]
+        if p["model"] != EXACT:
+            seeds.setdefault((p["model"], p["n_train"]), set()).add(p["seed"])
+    k = max((len(v) for v in seeds.values()), default=1)
+    if k <= 1:
+        return f"error bars: SEM over {unit}"
+    return (f"error bars: SEM over {k} seeds of each seed's mean over {unit} "
+            f"(dots: the seeds)")
 
 
 def model_results(results: list[dict], model: str) -> list[dict]:
