@@ -392,3 +392,23 @@ def test_figures_with_several_seeds_average_the_seeds_and_draw_each(quick):
     for name in ("uddm_fig1", "uddm_fig2", "uddm_fig3", "uddm_fig5"):
         fig, _ = _script(name).main.make(cfg, both)
         assert any("SEM over 2 seeds" in t.get_text() for t in fig.texts), name
+
+
+def test_results_tables_show_mean_and_sem_over_seeds(quick):
+    """docs/results-uddm.md's generator: one seed per cell prints the value; two seeds
+    (the second one's test recovery 0.1 higher) print mean ± SEM over seeds (± 0.050)."""
+    import copy
+    from uddm.sweep import results_markdown
+    doc = json.loads((quick["out"] / "uddm_summary.json").read_text())
+    one = results_markdown(doc)
+    assert " ± " not in one
+    twin = copy.deepcopy([r for r in doc["rows"] if r["model"] != "bayes"])
+    for r in twin:
+        r["seed"] = 1
+        for t in r["recovery"]:
+            r["recovery"][t]["test"][0] += 0.1
+    doc["rows"] += twin
+    two = results_markdown(doc)
+    block = two.split("Experiment 2 recovery at t = 0.1, test references")[1].split("####")[0]
+    cells = [c.strip() for line in block.splitlines() if line.startswith("| cpu-") for c in line.split("|")[2:-1]]
+    assert cells and all(c.endswith("± 0.050") for c in cells), cells

@@ -124,6 +124,7 @@ def results_markdown(doc: dict, ema: dict | None = None) -> str:
     """The tables of docs/results-uddm.md, generated from a summary (`write_summary`) document.
 
     `ema`: optionally the document of experiments/uddm_ema_check.py (EMA minus raw weights).
+    A cell with several seeds shows their mean ± SEM over seeds; labels are joined.
     """
     rows = doc["rows"]
     models = [m for m in dict.fromkeys(r["model"] for r in rows)]
@@ -146,7 +147,11 @@ def results_markdown(doc: dict, ema: dict | None = None) -> str:
                 if v and isinstance(v[0], str):          # labels: one per seed, joined
                     vals.append(" ".join(v))
                     continue
-                vals.append(cell(float(np.mean(v)) if v else None, fmt))
+                if len(v) > 1:                               # several seeds: mean ± SEM
+                    m_, s_ = mean_sem(v)
+                    vals.append(f"{cell(m_, fmt)} ± {cell(s_, fmt.replace('+', ''))}")
+                    continue
+                vals.append(cell(float(v[0]) if v else None, fmt))
             out.append(f"| {m} | " + " | ".join(vals) + " |")
         return "\n".join(out) + "\n"
 
