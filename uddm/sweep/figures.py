@@ -14,8 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from memkit import figures as _figures
 from memkit.cli import sweep_options
 from memkit.figures import legend_outside, size_colours
@@ -26,9 +24,8 @@ from uddm.sweep.run import run_units
 from uddm.sweep.summary import write_summary
 
 __all__ = ["figure_command", "caption", "aggregate", "by_size", "seed_dots", "error_note",
-           "model_results",
-           "failed_points",
-           "failed_note", "pick_regimes", "size_colours", "legend_outside"]
+           "model_results", "failed_points", "failed_note", "pick_regimes", "size_colours",
+           "legend_outside"]
 
 
 # ---------------------------------------------------------------------------- the command
@@ -95,14 +92,15 @@ def aggregate(results: list[dict], path: Callable[[dict], list], level: int | No
     groups: dict = {}
     for r in results:
         key = (r["point"]["model"], r["point"]["n_train"])
-        groups.setdefault(key, {}).setdefault(r["point"]["seed"], path(r)["per_ref"])
+        groups.setdefault(key, {}).setdefault(r["point"]["seed"], []).append(path(r)["per_ref"])
     out: dict = {}
     fields = ("mean", "sem", "sem_refs", "seeds", "per_seed")
     for (m, n), by_seed in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        lists = list(by_seed.values())
-        levels = range(len(lists[0])) if level is None else [level]
-        red = [seed_mean_sem([[x for x in pr[a] if x is not None] for pr in lists])
-               for a in levels]
+        first = next(iter(by_seed.values()))[0]
+        levels = range(len(first)) if level is None else [level]
+        # one list of values per seed (rows of the same seed pooled) at each level
+        red = [seed_mean_sem([[x for pr in rows for x in pr[a] if x is not None]
+                              for rows in by_seed.values()]) for a in levels]
         d = out.setdefault(m, {"n": [], **{f: [] for f in fields}})
         d["n"].append(n)
         for f in fields:
