@@ -324,7 +324,8 @@ PRESETS: dict[str, SweepConfig] = {
     # decayed to 0 along a cosine, the step compiled (torch.compile), subnormal floats
     # flushed to zero while training (TrainConfig.flush_denormal: the generalising
     # units' slow path, docs/results-uddm.md), 256 references.
-    # Projected at about 4.8 h on the 2-core machine (docs/results-uddm.md, "Towards the limit").
+    # About 5.7 h on the 2-core machine from its measured unit times (docs/results-uddm.md,
+    # "Towards the limit").
     "cpu-limit": SweepConfig(
         name="cpu-limit",
         data=sweep_data(),
