@@ -324,7 +324,7 @@ PRESETS: dict[str, SweepConfig] = {
     # decayed to 0 along a cosine, the step compiled (torch.compile), subnormal floats
     # flushed to zero while training (TrainConfig.flush_denormal: the generalising
     # units' slow path, docs/results-uddm.md), 256 references.
-    # About 5.7 h on the 2-core machine from its measured unit times (docs/results-uddm.md,
+    # About 6 h on the 2-core machine from its measured unit times (docs/results-uddm.md,
     # "Towards the limit").
     "cpu-limit": SweepConfig(
         name="cpu-limit",
