@@ -54,19 +54,16 @@ def commands(full: bool, out: Path, cache: Path, workers: int = 1) -> list[list[
         c = [sys.executable, str(HERE / script), "--out", str(out), "--cache", str(cache / Path(script).stem),
              "--workers", str(workers)]
         cmds.append(c if full else c + ["--quick"])
-    for script in UDDM_SCRIPTS:
-        cmds.append([sys.executable, str(HERE / script), "--preset", "cpu" if full else "quick",
-                     "--out", str(out), "--cache", str(cache / "uddm_sweep"), "--workers", str(workers)])
-    for script in LIMIT_SCRIPTS:
+    for script in UDDM_SCRIPTS + LIMIT_SCRIPTS:        # one sweep: the limit check reuses its two ends
         cmds.append([sys.executable, str(HERE / script), "--preset", "cpu-limit" if full else "quick",
                      "--out", str(out), "--cache", str(cache / "uddm_sweep"), "--workers", str(workers)])
     return cmds
 
 
 @click.command(cls=OneLineErrorCommand, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--full", is_flag=True, help="Default settings (AM about 15 min, the UDDM sweep up to an hour "
-                                           "and its limit check about an hour more on 2 cores) instead of "
-                                           "the quick scale (minutes).")
+@click.option("--full", is_flag=True, help="Default settings (AM about 15 min, the UDDM cpu-limit sweep about 6 "
+                                           "hours on 2 cores, resumable) instead of the quick scale "
+                                           "(minutes).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the PNGs and their data [default: figures/quick, or figures with --full].")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,

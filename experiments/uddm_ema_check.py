@@ -8,7 +8,7 @@ point, the EMA-minus-raw difference of the Experiment 2 recovery (training and t
 each t, paired per reference), of the mean per-token entropy of training and generated
 sequences, and of the census' copy fraction, to figures/uddm_ema_check.json.
 
-    python experiments/uddm_ema_check.py                  # after the cpu sweep
+    python experiments/uddm_ema_check.py --preset cpu     # after the cpu sweep (figures/uddm_ema_check.json)
     python experiments/uddm_ema_check.py --preset quick
 """
 from __future__ import annotations

@@ -91,8 +91,6 @@ def main(cfg, results):
     fig.suptitle(f"Experiment 1: greedy dynamics (model start time {t_s})")
     note = failed_note(results)
     errs = error_note(results)
-    if errs == error_note([]):          # one seed per point
-        errs = "error bars: SEM over references (one seed per point pooled)"
     caption(fig, cfg, results, f"{cfg.n_refs} training / {cfg.n_refs} test references per point "
             f"(more trials for tiny sets); {errs}; "
             f"corruption levels t = {list(cfg.exp1_levels)}" + (f"; {note}" if note else ""))

@@ -9,7 +9,7 @@ sequence entropy of generated sequences on grids of `--grids` steps. Recovery is
 compared *paired*: the same references and the same corrupted starts on every grid
 (same seeds), so the differences' SEM is small. Writes figures/uddm_grid_study.json.
 
-    python experiments/uddm_grid_study.py                     # after the cpu sweep is trained
+    python experiments/uddm_grid_study.py --preset cpu --point 7   # after the cpu sweep is trained
     python experiments/uddm_grid_study.py --grids 64,128,1000 --n 256
 """
 from __future__ import annotations

@@ -500,7 +500,8 @@ def sweep():
       uddm sweep run   --preset cpu              # every missing point, in order
       uddm sweep run   --preset cpu --workers 2  # one single-threaded process per core
       uddm sweep run   --preset cpu --shard 3/16 # one task of a job array (docs/sweeps.md)
-    Presets: quick (tests, ~1 min), cpu (the default figures, <= 60 min on 2 cores),
+    Presets: quick (tests, ~1 min), cpu (one seed, <= 60 min on 2 cores), cpu-limit
+    (the default and the committed figures: 3 seeds, 10x the training, ~6 h on 2 cores),
     paper (tiny/small/medium on a GPU).
     """
 

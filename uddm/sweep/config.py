@@ -32,7 +32,7 @@ __all__ = ["SweepConfig", "Point", "PRESETS", "DEFAULT_PRESET", "get_preset", "g
            "checkpoint_path", "exact_point", "describe", "sweep_data", "sweep_train"]
 
 DEFAULT_CACHE = REPO_ROOT / "cache" / "uddm_sweep"
-DEFAULT_PRESET = "cpu"   # what `uddm sweep ...` and the figure scripts run without --preset
+DEFAULT_PRESET = "cpu-limit"   # what `uddm sweep ...` and the figure scripts run without --preset
 MEASURE_VERSION = 2      # bump when a measurement changes meaning: old entries are ignored
 EXACT = "bayes"          # the model name of the exact Bayes model's rows
 
@@ -311,8 +311,9 @@ PRESETS: dict[str, SweepConfig] = {
         train=replace(sweep_train(), steps=400, warmup=20, eval_batches=2, ckpt_every=200),
         n_refs=64, exp1_levels=(0.1, 0.25, 0.5), exp2_times=(0.05, 0.1, 0.25, 0.5, 1.0),
         trials=1, retrieval_steps=32, n_generated=64, generation_steps=32, nelbo_batches=4),
-    # The default figures on a 2-core CPU (docs/results-uddm.md: the measured time and
-    # why these settings).
+    # One seed at 4000 steps, about an hour on a 2-core CPU: the project's figures until
+    # `cpu-limit` replaced it (docs/results-uddm.md: the measured time and why these
+    # settings); the EMA check and the grid study were run on it.
     "cpu": SweepConfig(
         name="cpu",
         data=sweep_data(),                                  # markov, length 32, 20000 drawn
@@ -325,7 +326,7 @@ PRESETS: dict[str, SweepConfig] = {
     # flushed to zero while training (TrainConfig.flush_denormal: the generalising
     # units' slow path, docs/results-uddm.md), 256 references.
     # About 6 h on the 2-core machine from its measured unit times (docs/results-uddm.md,
-    # "Towards the limit").
+    # "Towards the limit"). The default preset: the committed figures are its.
     "cpu-limit": SweepConfig(
         name="cpu-limit",
         data=sweep_data(),

@@ -195,8 +195,11 @@ def results_markdown(doc: dict, ema: dict | None = None) -> str:
                                               f"({b['truth']} called {b['verdict']})" for b in bad) + "."))
         parts.append("\n".join(out) + "\n")
     if ema is not None:
+        seeds = sorted({r["seed"] for r in ema["rows"] if "seed" in r})
+        run = f", preset `{ema['preset']}`" if "preset" in ema else ""
+        run += f", seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}" if seeds else ""
         out = [f"#### EMA ({ema['ema']:g}) minus raw weights, paired on the same corrupted starts "
-               "(experiments/uddm_ema_check.py)", "",
+               f"(experiments/uddm_ema_check.py{run})", "",
                "| model | n_train | test recovery t = 0.1 | test recovery t = 0.25 | "
                "train recovery t = 0.1 | per-token entropy, generated | copies raw / EMA |",
                "|---|---|---|---|---|---|---|"]
