@@ -412,3 +412,18 @@ def test_results_tables_show_mean_and_sem_over_seeds(quick):
     block = two.split("Experiment 2 recovery at t = 0.1, test references")[1].split("####")[0]
     cells = [c.strip() for line in block.splitlines() if line.startswith("| cpu-") for c in line.split("|")[2:-1]]
     assert cells and all(c.endswith("± 0.050") for c in cells), cells
+
+
+def test_results_ema_table_names_the_sweep_it_was_measured_on(quick):
+    """The EMA check may come from another preset than the summary (the committed one is
+    the `cpu` sweep's under cpu-limit tables): its heading says which preset and seeds."""
+    from uddm.sweep import results_markdown
+    doc = json.loads((quick["out"] / "uddm_summary.json").read_text())
+    row = {"model": "cpu-xs", "n_train": 8, "seed": 0, "copies": {"raw": 0.5, "ema": 0.75},
+           "entropy_ema_minus_raw": {"generated": 0.0}, "recovery_ema_minus_raw": {}}
+    head = [ln for ln in results_markdown(doc, {"ema": 0.99, "preset": "cpu", "rows": [row]}).splitlines()
+            if ln.startswith("#### EMA")]
+    assert head == ["#### EMA (0.99) minus raw weights, paired on the same corrupted starts "
+                    "(experiments/uddm_ema_check.py, preset `cpu`, seed 0)"]
+    two = results_markdown(doc, {"ema": 0.99, "rows": [row, dict(row, seed=2)]})
+    assert "(experiments/uddm_ema_check.py, seeds 0, 2)" in two
